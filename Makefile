@@ -1,0 +1,35 @@
+# The two commands a new user needs: `make run` and `make test`.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN    := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+
+# No network call from any tool.
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := 1
+export DVC_NO_ANALYTICS := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export GX_ANALYTICS_ENABLED := false
+export RAY_USAGE_STATS_ENABLED := 0
+
+.PHONY: install run test lock
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Install, then train and evaluate on the embedded data through DVC.
+run: install
+	dvc repro
+	dvc metrics show
+
+# Install, then the test suite (slow end-to-end tests: `pytest -m slow`).
+test: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# Refresh the pinned versions after changing dependencies in pyproject.toml.
+lock: install
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^vreid' > requirements.lock

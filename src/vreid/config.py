@@ -1,0 +1,188 @@
+"""Typed configuration: params.yaml is read into these dataclasses in one place.
+
+Every section is a frozen dataclass; unknown keys are errors that name the file and
+the key, so a typo in params.yaml never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """params.yaml (or an override) is malformed; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """A dataset on disk: a reader name and the root folder it reads."""
+
+    name: str
+    root: str
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    # Where `prepare` writes the embedded (synthetic) sets.
+    synthetic_root: str = "data/synthetic"
+    video: DatasetRef = DatasetRef("mars", "data/synthetic/mars")
+    image: DatasetRef = DatasetRef("market1501", "data/synthetic/market1501")
+    parsing: DatasetRef = DatasetRef("lip", "data/synthetic/lip")
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """Sizes and difficulty of the embedded data; passed to `vreid.data.synth`."""
+
+    seed: int = 0
+    render: dict[str, Any] = field(default_factory=dict)
+    difficulty: dict[str, Any] = field(default_factory=dict)
+    video: dict[str, Any] = field(default_factory=dict)
+    image: dict[str, Any] = field(default_factory=dict)
+    parsing: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str = "resnet_tap"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InputConfig:
+    height: int = 64
+    width: int = 32
+    clip_len: int = 4
+    train_sampling: str = "random"  # random | consecutive | evenly
+    random_erasing: float = 0.0
+    flip: float = 0.5
+    pad: int = 4
+
+
+@dataclass(frozen=True)
+class LossTerm:
+    name: str
+    weight: float = 1.0
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seed: int = 0
+    epochs: int = 12
+    ids_per_batch: int = 8  # P of the PK sampler
+    instances_per_id: int = 4  # K of the PK sampler
+    iters_per_epoch: int = 0  # 0: one pass over the identities
+    optimizer: str = "adam"
+    lr: float = 3.5e-4
+    weight_decay: float = 5e-4
+    momentum: float = 0.9
+    warmup_epochs: int = 2
+    warmup_factor: float = 0.1
+    milestones: tuple[int, ...] = (8,)
+    gamma: float = 0.1
+    losses: tuple[LossTerm, ...] = (
+        LossTerm("cross_entropy", 1.0, {"label_smoothing": 0.1}),
+        LossTerm("triplet", 1.0, {"margin": 0.3}),
+    )
+    num_workers: int = 0
+    threads: int = 0  # 0: torch's default
+    device: str = "auto"
+    amp: bool = False
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    batch_size: int = 32
+    metric: str = "euclidean"  # euclidean | cosine
+    max_rank: int = 50
+    ranks: tuple[int, ...] = (1, 5, 10, 20)
+    untrained_baseline: bool = True
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    experiment: str = "vreid"
+    # Empty: MLFLOW_TRACKING_URI if set, else sqlite:///mlflow.db at the repo root.
+    tracking_uri: str = ""
+    log_model: bool = True
+
+
+@dataclass(frozen=True)
+class Params:
+    data: DataConfig = DataConfig()
+    synth: SynthConfig = SynthConfig()
+    model: ModelConfig = ModelConfig()
+    input: InputConfig = InputConfig()
+    train: TrainConfig = TrainConfig()
+    eval: EvalConfig = EvalConfig()
+    tracking: TrackingConfig = TrackingConfig()
+
+
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    """Turn a YAML value into the annotated type (dataclass, tuple, scalar)."""
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
+        return from_dict(tp, value, where)
+    origin = getattr(tp, "__origin__", None)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {type(value).__name__}")
+        (item_tp, *_rest) = tp.__args__
+        return tuple(_convert(item_tp, v, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
+        return dict(value)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, float, str, bool) and not isinstance(value, tp):
+        raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")
+    if tp is int and isinstance(value, bool):
+        raise ConfigError(f"{where}: expected int, got {value!r}")
+    return value
+
+
+def from_dict(cls: type, values: dict[str, Any], where: str = "params") -> Any:
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {sorted(names)}")
+    kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in values.items()}
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # a required field is missing
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    return from_dict(Params, raw, str(path))
+
+
+def to_flat_dict(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """Flatten a config into dotted keys, for experiment trackers."""
+    out: dict[str, Any] = {}
+    items = dataclasses.asdict(obj).items() if dataclasses.is_dataclass(obj) else obj.items()
+    for key, value in items:
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(to_flat_dict(value, f"{name}."))
+        else:
+            out[name] = value
+    return out

@@ -1,0 +1,72 @@
+"""torch Datasets over the common index: training clips and whole test tracklets."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+from torch.utils.data import Dataset
+from torchvision.io import ImageReadMode, decode_image
+
+from .index import DatasetFormatError, Tracklet
+from .sampling import sample_clip
+
+
+def read_frame(path: str) -> torch.Tensor:
+    """Decode one frame to uint8 [3, H, W]; a bad file raises naming the file."""
+    try:
+        return decode_image(path, mode=ImageReadMode.RGB)
+    except (RuntimeError, OSError) as exc:
+        raise DatasetFormatError(f"{path}: cannot decode frame ({exc})") from None
+
+
+def relabel(tracklets: Sequence[Tracklet]) -> dict[int, int]:
+    """Dataset pids -> contiguous training labels 0..N-1 (sorted by pid)."""
+    return {pid: label for label, pid in enumerate(sorted({t.pid for t in tracklets}))}
+
+
+class TrainClips(Dataset):
+    """Item i: one sampled clip of tracklet i, as ([T, C, H, W] float, label, camid)."""
+
+    def __init__(
+        self,
+        tracklets: Sequence[Tracklet],
+        clip_len: int,
+        mode: str,
+        transform: Callable[[torch.Tensor], torch.Tensor],
+        seed: int = 0,
+    ) -> None:
+        self.tracklets = list(tracklets)
+        self.pid_to_label = relabel(self.tracklets)
+        self.labels = [self.pid_to_label[t.pid] for t in self.tracklets]
+        self.clip_len, self.mode, self.transform = clip_len, mode, transform
+        self.seed = seed
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Reseed clip sampling per epoch so a resumed run draws the same clips."""
+        self.generator = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+
+    def __len__(self) -> int:
+        return len(self.tracklets)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
+        t = self.tracklets[index]
+        picks = sample_clip(len(t.frames), self.clip_len, self.mode, self.generator)
+        clip = torch.stack([read_frame(t.frames[i]) for i in picks])
+        return self.transform(clip), self.labels[index], t.camid
+
+
+class TestTracklets(Dataset):
+    """Item i: every frame of tracklet i as [N, C, H, W] (clip splitting is the extractor's)."""
+
+    def __init__(self, tracklets: Sequence[Tracklet], transform: Callable) -> None:
+        self.tracklets = list(tracklets)
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.tracklets)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        frames = self.tracklets[index].frames
+        return self.transform(torch.stack([read_frame(f) for f in frames]))

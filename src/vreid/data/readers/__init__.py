@@ -1,0 +1,56 @@
+"""Readers for the public re-ID / human-parsing datasets in their on-disk layouts.
+
+`read_dataset(name, root, **options)` dispatches to the reader registered under
+`name` in `DATASETS` and returns the common index (`ReIDIndex`, or
+`ParsingIndex` for `lip`). Pids are the dataset's own ids (never relabelled),
+camids are 0-based, frames are in temporal order. A broken or partial copy
+raises `DatasetFormatError` naming the offending file.
+
+Registered names: mars, duke-video, ilids-vid, prid2011, market1501, lip, union
+(for `union`, `root` is a list of `(name, root)` or `(name, root, options)`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vreid.registry import Registry
+
+DATASETS: Registry = Registry("dataset")
+
+
+def read_dataset(name: str, root: Any, **options: Any):
+    """Read dataset `name` at `root`; unknown names raise KeyError listing the known ones."""
+    reader = DATASETS.get(name)
+    return reader(root, **options)
+
+
+# Importing the reader modules registers them in DATASETS.
+from vreid.data.readers import (  # noqa: E402  (after DATASETS exists)
+    duke_video,
+    ilids_vid,
+    lip,
+    market1501,
+    mars,
+    prid2011,
+    union,
+)
+from vreid.data.readers.duke_video import read_duke_video  # noqa: E402
+from vreid.data.readers.ilids_vid import read_ilids_vid  # noqa: E402
+from vreid.data.readers.lip import read_lip  # noqa: E402
+from vreid.data.readers.market1501 import read_market1501  # noqa: E402
+from vreid.data.readers.mars import read_mars  # noqa: E402
+from vreid.data.readers.prid2011 import read_prid2011  # noqa: E402
+from vreid.data.readers.union import read_union  # noqa: E402
+
+__all__ = [
+    "DATASETS",
+    "read_dataset",
+    "read_mars",
+    "read_duke_video",
+    "read_ilids_vid",
+    "read_prid2011",
+    "read_market1501",
+    "read_lip",
+    "read_union",
+]

@@ -1,0 +1,127 @@
+"""Helpers shared by several readers: existence checks that name the missing
+path, .mat loading with key checks, sorted frame listing, seeded fallback splits.
+
+Everything raises `DatasetFormatError` with the offending path in the message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Sequence
+
+import numpy as np
+
+from vreid.data.index import DatasetFormatError
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
+_DIGITS = re.compile(r"(\d+)")
+
+
+def require_dir(path: str, what: str) -> str:
+    """Return `path` if it is a directory, else raise naming it."""
+    if not os.path.isdir(path):
+        raise DatasetFormatError(f"missing {what}: directory {path!r} does not exist")
+    return path
+
+
+def require_file(path: str, what: str) -> str:
+    """Return `path` if it is a regular file, else raise naming it."""
+    if not os.path.isfile(path):
+        raise DatasetFormatError(f"missing {what}: file {path!r} does not exist")
+    return path
+
+
+def read_lines(path: str, what: str) -> list[str]:
+    """Non-blank stripped lines of a required text file."""
+    require_file(path, what)
+    try:
+        with open(path, "r", encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetFormatError(f"cannot read {what} {path!r}: {exc}") from exc
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def load_mat_array(path: str, key: str, what: str) -> np.ndarray:
+    """The numeric array stored under `key` in a MATLAB (v4-v7.2) file."""
+    require_file(path, what)
+    from scipy.io import loadmat  # local import keeps module import cheap
+
+    try:
+        content = loadmat(path)
+    except NotImplementedError as exc:  # MATLAB v7.3 (HDF5)
+        raise DatasetFormatError(
+            f"{what} {path!r} is a MATLAB v7.3 (HDF5) file, which is not supported: {exc}"
+        ) from exc
+    except Exception as exc:  # scipy raises a variety of errors on corrupt files
+        raise DatasetFormatError(f"{what} {path!r} is not a readable .mat file: {exc}") from exc
+    if key not in content:
+        keys = sorted(k for k in content if not k.startswith("__"))
+        raise DatasetFormatError(
+            f"{what} {path!r} has no key {key!r} (keys present: {keys or 'none'})"
+        )
+    arr = np.asarray(content[key])
+    if arr.dtype.kind not in "iuf" or arr.size == 0:
+        raise DatasetFormatError(
+            f"{what} {path!r}: key {key!r} is not a non-empty numeric array "
+            f"(dtype {arr.dtype}, shape {arr.shape})"
+        )
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            raise DatasetFormatError(
+                f"{what} {path!r}: key {key!r} holds non-integer values"
+            )
+    return arr.astype(np.int64)
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key that orders embedded numbers numerically (F9 before F10)."""
+    return tuple(int(p) if p.isdigit() else p for p in _DIGITS.split(name))
+
+
+def list_frames(directory: str, exts: Sequence[str] = IMAGE_EXTS) -> list[str]:
+    """Image files directly in `directory`, in natural (temporal) name order, as full paths."""
+    try:
+        names = os.listdir(directory)
+    except OSError as exc:
+        raise DatasetFormatError(f"missing frame directory {directory!r}: {exc}") from exc
+    lowered = tuple(e.lower() for e in exts)
+    names = [n for n in names if n.lower().endswith(lowered)]
+    names.sort(key=natural_key)
+    return [os.path.join(directory, n) for n in names]
+
+
+def list_subdirs(directory: str) -> list[str]:
+    """Names of sub-directories of `directory`, naturally sorted."""
+    try:
+        entries = os.listdir(directory)
+    except OSError as exc:
+        raise DatasetFormatError(f"cannot list directory {directory!r}: {exc}") from exc
+    subdirs = [e for e in entries if os.path.isdir(os.path.join(directory, e))]
+    subdirs.sort(key=natural_key)
+    return subdirs
+
+
+def generate_splits(num_items: int, num_splits: int = 10, seed: int = 0) -> list[tuple[list[int], list[int]]]:
+    """Deterministic random half/half splits of range(num_items): [(train, test), ...].
+
+    The same (num_items, num_splits, seed) always gives the same splits; indices
+    in each half are sorted.
+    """
+    rng = np.random.default_rng(seed)
+    half = num_items // 2
+    splits = []
+    for _ in range(num_splits):
+        perm = rng.permutation(num_items)
+        splits.append((sorted(int(i) for i in perm[:half]), sorted(int(i) for i in perm[half:])))
+    return splits
+
+
+def check_split_id(split_id: int, num_splits: int, source: str) -> int:
+    if isinstance(split_id, bool) or not isinstance(split_id, (int, np.integer)):
+        raise TypeError(f"split_id must be an int, got {split_id!r}")
+    if not 0 <= split_id < num_splits:
+        raise ValueError(f"split_id={split_id} out of range: {source} has {num_splits} splits (0..{num_splits - 1})")
+    return int(split_id)
+

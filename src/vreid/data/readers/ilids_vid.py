@@ -1,0 +1,129 @@
+"""iLIDS-VID reader.
+
+Layout (root = the folder holding both of these)::
+
+    i-LIDS-VID/sequences/cam1/personNNN/*.png
+    i-LIDS-VID/sequences/cam2/personNNN/*.png
+    train-test people splits/train_test_splits_ilidsvid.mat   key ls_set, 10 x 300
+
+ls_set rows are 1-based indices into the sorted list of cam1 person
+directories; the first half of a row is train, the second half test. Without
+the split file, 10 deterministic seeded half/half splits are generated and the
+returned index says so in its `split_info` attribute.
+
+Train: both cameras of the train persons. Query: cam1 of the test persons
+(camid 0). Gallery: cam2 of the test persons (camid 1). pid = NNN of personNNN.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+
+import numpy as np
+
+from vreid.data.index import DatasetFormatError, ReIDIndex, Tracklet
+from vreid.data.readers import DATASETS
+from vreid.data.readers._common import (
+    check_split_id,
+    generate_splits,
+    list_frames,
+    list_subdirs,
+    load_mat_array,
+    require_dir,
+)
+
+log = logging.getLogger(__name__)
+
+SPLIT_FILE = os.path.join("train-test people splits", "train_test_splits_ilidsvid.mat")
+_PERSON = re.compile(r"^person(\d+)$")
+
+
+def _load_splits(path: str, num_persons: int) -> list[tuple[list[int], list[int]]]:
+    ls_set = load_mat_array(path, "ls_set", "iLIDS-VID split file")
+    if ls_set.ndim != 2 or ls_set.shape[1] < 2:
+        raise DatasetFormatError(
+            f"{path!r}: key 'ls_set' must be a (splits x persons) array, got shape {ls_set.shape}"
+        )
+    splits = []
+    for r, row in enumerate(ls_set):
+        bad = (row < 1) | (row > num_persons)
+        if bad.any():
+            raise DatasetFormatError(
+                f"{path!r}: ls_set row {r + 1} has person index {int(row[bad][0])} out of range "
+                f"1..{num_persons} (number of person directories)"
+            )
+        if len(np.unique(row)) != len(row):
+            raise DatasetFormatError(f"{path!r}: ls_set row {r + 1} repeats a person index")
+        half = len(row) // 2
+        splits.append(([int(i) - 1 for i in row[:half]], [int(i) - 1 for i in row[half:]]))
+    return splits
+
+
+def _person_tracklets(cam_dirs: list[str], person: str, pid: int, cams: tuple[int, ...]) -> list[Tracklet]:
+    out = []
+    for camid in cams:
+        pdir = require_dir(os.path.join(cam_dirs[camid], person), "iLIDS-VID frame directory")
+        frames = list_frames(pdir, (".png",))
+        if not frames:
+            raise DatasetFormatError(f"frame directory {pdir!r} holds no .png frames")
+        out.append(Tracklet(frames=tuple(frames), pid=pid, camid=camid, meta={"person": person}))
+    return out
+
+
+@DATASETS.register("ilids-vid")
+def read_ilids_vid(root, split_id: int = 0, seed: int = 0) -> ReIDIndex:
+    """Read iLIDS-VID at `root` with split `split_id` (0..9).
+
+    `seed` only matters when the split file is absent (generated splits).
+    """
+    root = os.fspath(root)
+    require_dir(root, "iLIDS-VID root")
+    seq_dir = require_dir(os.path.join(root, "i-LIDS-VID", "sequences"), "iLIDS-VID sequences directory")
+    cam_dirs = [
+        require_dir(os.path.join(seq_dir, "cam1"), "iLIDS-VID cam1 directory"),
+        require_dir(os.path.join(seq_dir, "cam2"), "iLIDS-VID cam2 directory"),
+    ]
+    persons = sorted(list_subdirs(cam_dirs[0]))
+    if not persons:
+        raise DatasetFormatError(f"iLIDS-VID cam1 directory {cam_dirs[0]!r} holds no person directories")
+    pids = []
+    for person in persons:
+        m = _PERSON.match(person)
+        if m is None:
+            raise DatasetFormatError(
+                f"directory {os.path.join(cam_dirs[0], person)!r} is not named personNNN"
+            )
+        pids.append(int(m.group(1)))
+
+    split_path = os.path.join(root, SPLIT_FILE)
+    if os.path.exists(split_path):
+        splits = _load_splits(split_path, len(persons))
+        source = split_path
+        split_id = check_split_id(split_id, len(splits), split_path)
+    else:
+        splits = generate_splits(len(persons), 10, seed)
+        source = "generated"
+        split_id = check_split_id(split_id, len(splits), "the generated iLIDS-VID splits")
+        log.warning("iLIDS-VID split file %r absent: using 10 generated splits (seed %d)", split_path, seed)
+    train_idx, test_idx = splits[split_id]
+
+    train: list[Tracklet] = []
+    for i in train_idx:
+        train.extend(_person_tracklets(cam_dirs, persons[i], pids[i], (0, 1)))
+    query: list[Tracklet] = []
+    gallery: list[Tracklet] = []
+    for i in test_idx:
+        query.extend(_person_tracklets(cam_dirs, persons[i], pids[i], (0,)))
+        gallery.extend(_person_tracklets(cam_dirs, persons[i], pids[i], (1,)))
+
+    index = ReIDIndex(name="ilids-vid", root=root, train=train, query=query, gallery=gallery)
+    index.split_info = {  # type: ignore[attr-defined]
+        "split_id": split_id,
+        "num_splits": len(splits),
+        "source": source,
+        "generated": source == "generated",
+        "seed": seed if source == "generated" else None,
+    }
+    return index

@@ -1,0 +1,153 @@
+"""PRID2011 reader (multi-shot part).
+
+Layout (root = the folder holding both of these)::
+
+    prid_2011/multi_shot/cam_a/person_NNNN/NNNN.png
+    prid_2011/multi_shot/cam_b/person_NNNN/NNNN.png
+    splits_prid2011.json      optional: [{"train": [...], "test": [...]}, ...] (10 splits)
+
+Only persons present in both cameras (person_0001..person_0200 in the real
+set) take part. Split entries are person numbers (the NNNN of person_NNNN) or
+directory names ("person_0001"). Without the split file, 10 deterministic
+seeded half/half splits of the two-camera persons are generated and the
+returned index says so in its `split_info` attribute.
+
+Train: both cameras of the train persons. Query: cam_a of the test persons
+(camid 0). Gallery: cam_b of the test persons (camid 1). pid = NNNN.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+
+from vreid.data.index import DatasetFormatError, ReIDIndex, Tracklet
+from vreid.data.readers import DATASETS
+from vreid.data.readers._common import (
+    check_split_id,
+    generate_splits,
+    list_frames,
+    list_subdirs,
+    require_dir,
+)
+
+log = logging.getLogger(__name__)
+
+SPLIT_FILE = "splits_prid2011.json"
+_PERSON = re.compile(r"^person_(\d+)$")
+
+
+def _person_numbers(cam_dir: str) -> dict[int, str]:
+    out = {}
+    for name in list_subdirs(cam_dir):
+        m = _PERSON.match(name)
+        if m is None:
+            raise DatasetFormatError(f"directory {os.path.join(cam_dir, name)!r} is not named person_NNNN")
+        out[int(m.group(1))] = name
+    return out
+
+
+def _entry_to_number(entry, path: str, s: int, part: str) -> int:
+    if isinstance(entry, bool):
+        entry = None
+    if isinstance(entry, int):
+        return entry
+    if isinstance(entry, str):
+        m = _PERSON.match(entry) or re.match(r"^(\d+)$", entry)
+        if m:
+            return int(m.group(1))
+    raise DatasetFormatError(
+        f"{path!r}: split {s} {part!r} entry {entry!r} is neither a person number nor a person_NNNN name"
+    )
+
+
+def _load_splits(path: str, common: list[int]) -> list[tuple[list[int], list[int]]]:
+    try:
+        with open(path, "r", encoding="utf-8") as fh:
+            raw = json.load(fh)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetFormatError(f"PRID2011 split file {path!r} is not valid JSON: {exc}") from exc
+    if not isinstance(raw, list) or not raw:
+        raise DatasetFormatError(f"PRID2011 split file {path!r} must hold a non-empty list of splits")
+    position = {num: i for i, num in enumerate(common)}
+    splits = []
+    for s, split in enumerate(raw):
+        if not isinstance(split, dict) or "train" not in split or "test" not in split:
+            raise DatasetFormatError(f"{path!r}: split {s} must be a dict with 'train' and 'test' lists")
+        parts = []
+        for part in ("train", "test"):
+            entries = split[part]
+            if not isinstance(entries, list) or not entries:
+                raise DatasetFormatError(f"{path!r}: split {s} {part!r} must be a non-empty list")
+            idx = []
+            for entry in entries:
+                num = _entry_to_number(entry, path, s, part)
+                if num not in position:
+                    raise DatasetFormatError(
+                        f"{path!r}: split {s} {part!r} names person {num}, which is not present "
+                        "in both cam_a and cam_b"
+                    )
+                idx.append(position[num])
+            parts.append(idx)
+        overlap = set(parts[0]) & set(parts[1])
+        if overlap:
+            raise DatasetFormatError(
+                f"{path!r}: split {s} has persons in both train and test: "
+                f"{sorted(common[i] for i in overlap)[:5]}"
+            )
+        splits.append((parts[0], parts[1]))
+    return splits
+
+
+@DATASETS.register("prid2011")
+def read_prid2011(root, split_id: int = 0, seed: int = 0) -> ReIDIndex:
+    """Read PRID2011 (multi-shot) at `root` with split `split_id` (0..9).
+
+    `seed` only matters when splits_prid2011.json is absent (generated splits).
+    """
+    root = os.fspath(root)
+    require_dir(root, "PRID2011 root")
+    ms_dir = require_dir(os.path.join(root, "prid_2011", "multi_shot"), "PRID2011 multi_shot directory")
+    cam_dirs = [
+        require_dir(os.path.join(ms_dir, "cam_a"), "PRID2011 cam_a directory"),
+        require_dir(os.path.join(ms_dir, "cam_b"), "PRID2011 cam_b directory"),
+    ]
+    cam_a, cam_b = _person_numbers(cam_dirs[0]), _person_numbers(cam_dirs[1])
+    common = sorted(set(cam_a) & set(cam_b))
+    if not common:
+        raise DatasetFormatError(f"PRID2011: no person present in both {cam_dirs[0]!r} and {cam_dirs[1]!r}")
+    names = [(cam_a[n], cam_b[n]) for n in common]
+
+    split_path = os.path.join(root, SPLIT_FILE)
+    if os.path.exists(split_path):
+        splits = _load_splits(split_path, common)
+        source = split_path
+        split_id = check_split_id(split_id, len(splits), split_path)
+    else:
+        splits = generate_splits(len(common), 10, seed)
+        source = "generated"
+        split_id = check_split_id(split_id, len(splits), "the generated PRID2011 splits")
+        log.warning("PRID2011 split file %r absent: using 10 generated splits (seed %d)", split_path, seed)
+    train_idx, test_idx = splits[split_id]
+
+    def tracklet(i: int, camid: int) -> Tracklet:
+        pdir = os.path.join(cam_dirs[camid], names[i][camid])
+        frames = list_frames(pdir, (".png",))
+        if not frames:
+            raise DatasetFormatError(f"frame directory {pdir!r} holds no .png frames")
+        return Tracklet(frames=tuple(frames), pid=common[i], camid=camid, meta={"person": names[i][camid]})
+
+    train = [tracklet(i, c) for i in train_idx for c in (0, 1)]
+    query = [tracklet(i, 0) for i in test_idx]
+    gallery = [tracklet(i, 1) for i in test_idx]
+    index = ReIDIndex(name="prid2011", root=root, train=train, query=query, gallery=gallery)
+    index.split_info = {  # type: ignore[attr-defined]
+        "split_id": split_id,
+        "num_splits": len(splits),
+        "source": source,
+        "generated": source == "generated",
+        "seed": seed if source == "generated" else None,
+    }
+    return index

@@ -1,0 +1,96 @@
+"""Trainer hooks: every side effect of training (checkpoints, tracking, progress)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Protocol
+
+from .checkpoint import atomic_torch_save, checkpoint_path, latest_checkpoint, load_checkpoint
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
+
+
+class Hook:
+    """Override any of these; the trainer calls them in order of the hook list."""
+
+    def on_train_start(self, trainer: "Trainer") -> None: ...
+
+    def on_step_end(self, trainer: "Trainer", step: int, terms: Mapping[str, float]) -> None: ...
+
+    def on_epoch_end(self, trainer: "Trainer", epoch: int, metrics: Mapping[str, float]) -> None: ...
+
+    def on_train_end(self, trainer: "Trainer") -> None: ...
+
+
+class MetricLogger(Protocol):
+    """What tracking backends implement (MLflow in vreid.tracking; nothing here imports it)."""
+
+    def log_params(self, params: Mapping[str, Any]) -> None: ...
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None: ...
+
+    def log_artifact(self, path: str | Path) -> None: ...
+
+
+class NullLogger:
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        pass
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        pass
+
+    def log_artifact(self, path: str | Path) -> None:
+        pass
+
+
+class CheckpointHook(Hook):
+    """Saves model/optimizer/scheduler each epoch; resumes from the last one found.
+
+    `fingerprint` identifies the run's settings: checkpoints written under another
+    fingerprint (the config changed since) are removed instead of resumed.
+    """
+
+    def __init__(self, directory: str | Path, resume: bool = True, fingerprint: str = "") -> None:
+        self.directory = Path(directory)
+        self.resume = resume
+        self.fingerprint = fingerprint
+        self.resumed_from: Path | None = None
+
+    def on_train_start(self, trainer: "Trainer") -> None:
+        last = latest_checkpoint(self.directory) if self.resume else None
+        if last is None:
+            return
+        state = load_checkpoint(last)
+        if state.get("fingerprint", "") != self.fingerprint:
+            for stale in self.directory.glob("epoch_*.pt"):
+                stale.unlink()
+            return
+        trainer.model.load_state_dict(state["model"])
+        trainer.optimizer.load_state_dict(state["optimizer"])
+        trainer.scheduler.load_state_dict(state["scheduler"])
+        trainer.start_epoch = int(state["epoch"]) + 1
+        self.resumed_from = last
+
+    def on_epoch_end(self, trainer: "Trainer", epoch: int, metrics: Mapping[str, float]) -> None:
+        atomic_torch_save(
+            {
+                "model": trainer.model.state_dict(),
+                "optimizer": trainer.optimizer.state_dict(),
+                "scheduler": trainer.scheduler.state_dict(),
+                "epoch": epoch,
+                "metrics": dict(metrics),
+                "fingerprint": self.fingerprint,
+            },
+            checkpoint_path(self.directory, epoch),
+        )
+
+
+class MetricsHook(Hook):
+    """Forwards per-epoch metrics to a tracking logger."""
+
+    def __init__(self, logger: MetricLogger, prefix: str = "train/") -> None:
+        self.logger, self.prefix = logger, prefix
+
+    def on_epoch_end(self, trainer: "Trainer", epoch: int, metrics: Mapping[str, float]) -> None:
+        self.logger.log_metrics({f"{self.prefix}{k}": v for k, v in metrics.items()}, step=epoch)

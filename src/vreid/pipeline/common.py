@@ -1,0 +1,77 @@
+"""Pieces every stage shares: device, threads, model files, reading the configured data."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..config import InputConfig, ModelConfig
+from ..data.readers import read_dataset
+from ..engine.checkpoint import atomic_torch_save, load_checkpoint
+from ..models import build_model
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def set_threads(threads: int) -> None:
+    if threads > 0:
+        torch.set_num_threads(threads)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: str | Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def save_model(path: str | Path, model: nn.Module, model_cfg: ModelConfig, num_classes: int,
+               input_cfg: InputConfig) -> None:
+    """A self-describing model file: weights plus what is needed to rebuild the module."""
+    atomic_torch_save(
+        {
+            "model_name": model_cfg.name,
+            "model_kwargs": dict(model_cfg.kwargs),
+            "num_classes": num_classes,
+            "input": {"height": input_cfg.height, "width": input_cfg.width,
+                      "clip_len": input_cfg.clip_len},
+            "state_dict": model.state_dict(),
+        },
+        path,
+    )
+
+
+def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild a model saved by `save_model` (weights_only loading)."""
+    state = load_checkpoint(path)
+    missing = {"model_name", "model_kwargs", "num_classes", "state_dict"} - set(state)
+    if missing:
+        raise ValueError(f"{path}: not a vreid model file (missing {sorted(missing)})")
+    model = build_model(state["model_name"], num_classes=state["num_classes"],
+                        **state["model_kwargs"])
+    model.load_state_dict(state["state_dict"])
+    return model, state
+
+
+def read_configured(ref) -> Any:
+    return read_dataset(ref.name, ref.root)

@@ -1,0 +1,43 @@
+"""The validate stage: the Great Expectations gate over every configured dataset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import Params
+from ..data.index import ParsingIndex
+from .common import read_configured
+
+
+class ValidationFailed(RuntimeError):
+    """Some check failed; the message points at the report naming the offending files."""
+
+
+@dataclass
+class ValidateOutput:
+    success: bool
+    report_json: Path
+    report_md: Path
+
+
+def validate(params: Params, reports_dir: str | Path = "reports") -> ValidateOutput:
+    """Validate the video, image and parsing sets; write the report; raise on failure."""
+    from ..validation import validate_parsing, validate_reid, write_report
+
+    results = []
+    for ref in (params.data.video, params.data.image, params.data.parsing):
+        index = read_configured(ref)
+        if isinstance(index, ParsingIndex):
+            results.append(validate_parsing(index))
+        else:
+            results.append(validate_reid(index))
+    reports = Path(reports_dir)
+    json_path, md_path = reports / "validation.json", reports / "validation.md"
+    write_report(results, json_path, md_path)
+    out = ValidateOutput(all(r.success for r in results), json_path, md_path)
+    if not out.success:
+        failed = [f"{r.dataset}: {c.name}" for r in results for c in r.checks if not c.success]
+        raise ValidationFailed(
+            f"data validation failed ({'; '.join(failed)}); offending files in {md_path}")
+    return out

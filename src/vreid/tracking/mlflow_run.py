@@ -1,0 +1,60 @@
+"""MLflow tracking behind the trainer's MetricLogger protocol.
+
+Imported only by the front doors (CLI, flows, tuning): the core never imports mlflow.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from .env import disable_telemetry
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+
+
+def tracking_uri(configured: str = "") -> str:
+    """MLFLOW_TRACKING_URI wins, then params.yaml, then sqlite:///mlflow.db in the cwd."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or configured or DEFAULT_TRACKING_URI
+
+
+class MlflowLogger:
+    """Implements vreid.engine.MetricLogger on the active MLflow run."""
+
+    def __init__(self, mlflow_module: Any, run_id: str) -> None:
+        self._mlflow = mlflow_module
+        self.run_id = run_id
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        # MLflow caps a param value at 6000 characters; ours are short scalars/lists.
+        self._mlflow.log_params({k: str(v) for k, v in params.items()})
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        self._mlflow.log_metrics({k.replace("@", "_"): float(v) for k, v in metrics.items()},
+                                 step=step)
+
+    def log_artifact(self, path: str | Path) -> None:
+        self._mlflow.log_artifact(str(path))
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        self._mlflow.set_tags({k: str(v) for k, v in tags.items()})
+
+    def log_torch_model(self, model: Any, input_example: Any, name: str = "model") -> None:
+        """Log the model in MLflow's default (pt2) format, which needs an input example."""
+        self._mlflow.pytorch.log_model(model, name=name, input_example=input_example)
+
+
+@contextmanager
+def mlflow_run(
+    experiment: str, run_name: str, configured_uri: str = "", tags: Mapping[str, str] | None = None
+) -> Iterator[MlflowLogger]:
+    disable_telemetry()
+    import mlflow
+    import mlflow.pytorch  # noqa: F401  (log_torch_model needs the flavour loaded)
+
+    mlflow.set_tracking_uri(tracking_uri(configured_uri))
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run(run_name=run_name, tags=dict(tags or {})) as run:
+        yield MlflowLogger(mlflow, run.info.run_id)

@@ -1,0 +1,94 @@
+import os
+import shutil
+
+import numpy as np
+import pytest
+import scipy.io as sio
+
+from vreid.data.index import DatasetFormatError
+from vreid.data.readers import read_dataset, read_ilids_vid
+
+PERSONS = [1, 2, 4, 7, 10, 11]
+SPLIT = os.path.join("train-test people splits", "train_test_splits_ilidsvid.mat")
+
+
+def test_split_from_file(make_ilids):
+    root = make_ilids()
+    index = read_dataset("ilids-vid", root)
+    # split 0 row is [1..6]: first half train, second half test
+    assert [(t.pid, t.camid) for t in index.train] == [(1, 0), (1, 1), (2, 0), (2, 1), (4, 0), (4, 1)]
+    assert [(t.pid, t.camid) for t in index.query] == [(7, 0), (10, 0), (11, 0)]
+    assert [(t.pid, t.camid) for t in index.gallery] == [(7, 1), (10, 1), (11, 1)]
+    assert index.split_info["generated"] is False
+    assert index.split_info["source"].endswith("train_test_splits_ilidsvid.mat")
+    frames = index.query[0].frames
+    assert [os.path.basename(f) for f in frames] == [
+        "cam1_person007_00045.png", "cam1_person007_00100.png", "cam1_person007_00317.png"
+    ]
+    assert os.path.dirname(frames[0]) == os.path.join(str(root), "i-LIDS-VID", "sequences", "cam1", "person007")
+
+
+def test_split_id_selects_row(make_ilids):
+    root = make_ilids()
+    index = read_ilids_vid(root, split_id=1)
+    # row 1 is the rotation [6,1,2,3,4,5] -> train persons 11, 1, 2
+    assert sorted({t.pid for t in index.train}) == [1, 2, 11]
+    assert [t.pid for t in index.query] == [4, 7, 10]
+    assert index.split_info["split_id"] == 1
+    with pytest.raises(ValueError, match="split_id=10"):
+        read_ilids_vid(root, split_id=10)
+
+
+def test_generated_splits_are_deterministic(make_ilids):
+    root = make_ilids(split_file=False)
+    a = read_ilids_vid(root, split_id=3)
+    b = read_ilids_vid(root, split_id=3)
+    assert a.split_info["generated"] is True and a.split_info["source"] == "generated"
+    assert [t.pid for t in a.train] == [t.pid for t in b.train]
+    train, test = {t.pid for t in a.train}, {t.pid for t in a.query}
+    assert len(train) == len(test) == 3 and not train & test and train | test == set(PERSONS)
+    assert {t.pid for t in a.gallery} == test
+    all_splits = {tuple(sorted({t.pid for t in read_ilids_vid(root, split_id=k).train})) for k in range(10)}
+    assert len(all_splits) > 1
+    other_seed = [tuple(sorted({t.pid for t in read_ilids_vid(root, split_id=k, seed=1).train})) for k in range(10)]
+    same_seed = [tuple(sorted({t.pid for t in read_ilids_vid(root, split_id=k).train})) for k in range(10)]
+    assert other_seed != same_seed
+
+
+def test_missing_sequences(make_ilids):
+    root = make_ilids()
+    shutil.rmtree(root / "i-LIDS-VID" / "sequences" / "cam2")
+    with pytest.raises(DatasetFormatError, match=r"cam2"):
+        read_ilids_vid(root)
+
+
+def test_missing_person_in_cam2(make_ilids):
+    root = make_ilids()
+    shutil.rmtree(root / "i-LIDS-VID" / "sequences" / "cam2" / "person010")
+    with pytest.raises(DatasetFormatError, match=r"missing iLIDS-VID frame directory.*cam2.person010"):
+        read_ilids_vid(root)
+
+
+def test_split_file_without_key(make_ilids):
+    root = make_ilids()
+    sio.savemat(root / SPLIT, {"ts_set": np.ones((10, 6))})
+    with pytest.raises(DatasetFormatError, match=r"train_test_splits_ilidsvid\.mat.*'ls_set'"):
+        read_ilids_vid(root)
+
+
+def test_split_index_out_of_range(make_ilids):
+    root = make_ilids()
+    ls_set = sio.loadmat(root / SPLIT)["ls_set"]
+    ls_set[2, 4] = 7
+    sio.savemat(root / SPLIT, {"ls_set": ls_set})
+    with pytest.raises(DatasetFormatError, match=r"train_test_splits_ilidsvid\.mat.*row 3.*7 out of range"):
+        read_ilids_vid(root)
+
+
+def test_empty_person_directory(make_ilids):
+    root = make_ilids()
+    pdir = root / "i-LIDS-VID" / "sequences" / "cam1" / "person002"
+    for f in pdir.iterdir():
+        f.unlink()
+    with pytest.raises(DatasetFormatError, match=r"person002.*no \.png frames"):
+        read_ilids_vid(root)

@@ -1,0 +1,82 @@
+import json
+import os
+import shutil
+
+import pytest
+
+from vreid.data.index import DatasetFormatError
+from vreid.data.readers import read_dataset, read_prid2011
+
+COMMON = [1, 2, 3, 4, 5, 6]
+
+
+def test_split_from_file(make_prid):
+    root = make_prid()
+    index = read_dataset("prid2011", root)
+    # split 0: train = even persons, test = odd persons
+    assert [(t.pid, t.camid) for t in index.train] == [(2, 0), (2, 1), (4, 0), (4, 1), (6, 0), (6, 1)]
+    assert [(t.pid, t.camid) for t in index.query] == [(1, 0), (3, 0), (5, 0)]
+    assert [(t.pid, t.camid) for t in index.gallery] == [(1, 1), (3, 1), (5, 1)]
+    assert index.split_info["generated"] is False
+    frames = index.query[0].frames
+    assert frames == tuple(
+        os.path.join(str(root), "prid_2011", "multi_shot", "cam_a", "person_0001", f"{f:04d}.png") for f in (1, 2, 10)
+    )
+
+
+def test_split_id_and_directory_names(make_prid):
+    splits = [{"train": ["person_0001", "person_0002", "person_0003"], "test": ["person_0004", "person_0005", "person_0006"]}] * 2
+    splits[1] = {"train": [4, 5, 6], "test": [1, 2, 3]}
+    root = make_prid(splits=splits)
+    assert [t.pid for t in read_prid2011(root, split_id=0).query] == [4, 5, 6]
+    assert [t.pid for t in read_prid2011(root, split_id=1).query] == [1, 2, 3]
+    with pytest.raises(ValueError, match="split_id=2"):
+        read_prid2011(root, split_id=2)
+
+
+def test_generated_splits_only_two_camera_persons(make_prid):
+    root = make_prid(splits=None)
+    a = read_prid2011(root, split_id=4)
+    b = read_prid2011(root, split_id=4)
+    assert a.split_info["generated"] is True
+    assert [t.pid for t in a.train] == [t.pid for t in b.train]
+    train, test = {t.pid for t in a.train}, {t.pid for t in a.query}
+    # persons 7, 8 (cam_a only) and 9 (cam_b only) never take part
+    assert len(train) == len(test) == 3 and train | test == set(COMMON) and not train & test
+    splits = {tuple(sorted({t.pid for t in read_prid2011(root, split_id=k).train})) for k in range(10)}
+    assert len(splits) > 1
+
+
+def test_split_names_person_missing_from_cam_b(make_prid):
+    root = make_prid(splits=[{"train": [1, 2, 7], "test": [4, 5, 6]}])
+    with pytest.raises(DatasetFormatError, match=r"splits_prid2011\.json.*person 7.*both"):
+        read_prid2011(root)
+
+
+def test_split_file_malformed(make_prid):
+    root = make_prid()
+    (root / "splits_prid2011.json").write_text("{not json")
+    with pytest.raises(DatasetFormatError, match=r"splits_prid2011\.json.*not valid JSON"):
+        read_prid2011(root)
+    (root / "splits_prid2011.json").write_text(json.dumps([{"train": [1, 2]}]))
+    with pytest.raises(DatasetFormatError, match=r"splits_prid2011\.json.*split 0.*'test'"):
+        read_prid2011(root)
+    (root / "splits_prid2011.json").write_text(json.dumps([{"train": [1, 2], "test": [2, 3]}]))
+    with pytest.raises(DatasetFormatError, match=r"splits_prid2011\.json.*both train and test"):
+        read_prid2011(root)
+
+
+def test_missing_camera_directory(make_prid):
+    root = make_prid()
+    shutil.rmtree(root / "prid_2011" / "multi_shot" / "cam_b")
+    with pytest.raises(DatasetFormatError, match=r"cam_b"):
+        read_prid2011(root)
+
+
+def test_empty_person_directory(make_prid):
+    root = make_prid()
+    pdir = root / "prid_2011" / "multi_shot" / "cam_b" / "person_0003"
+    for f in pdir.iterdir():
+        f.unlink()
+    with pytest.raises(DatasetFormatError, match=r"person_0003.*no \.png frames"):
+        read_prid2011(root)

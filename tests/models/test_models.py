@@ -1,0 +1,68 @@
+"""Every registered model: forward in train and eval mode, backward, shapes."""
+
+import pytest
+import torch
+
+from vreid.models import BACKBONES, MODELS, TEMPORAL, build_model
+
+TINY = {"resnet_tap": {"depth": 18}}
+
+
+@pytest.fixture(params=MODELS.names())
+def model_name(request):
+    return request.param
+
+
+def test_every_registered_model_has_a_tiny_config():
+    assert set(MODELS.names()) <= set(TINY)
+
+
+def test_forward_backward(model_name):
+    torch.manual_seed(0)
+    model = build_model(model_name, num_classes=5, **TINY[model_name])
+    clips = torch.randn(4, 3, 3, 32, 16)
+    out = model.train()(clips)
+    assert out["logits"].shape == (4, 5)
+    assert out["features"].shape[0] == 4 and out["embedding"].shape == out["features"].shape
+    out["logits"].sum().backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None for g in grads)
+    emb = model.eval()(clips)
+    assert isinstance(emb, torch.Tensor) and emb.shape == out["embedding"].shape
+
+
+def test_image_batch_is_t_equals_one():
+    model = build_model("resnet_tap", num_classes=3).eval()
+    assert model(torch.randn(2, 1, 3, 32, 16)).shape == (2, 512)
+
+
+def test_rejects_four_d_input():
+    model = build_model("resnet_tap", num_classes=3)
+    with pytest.raises(ValueError, match=r"\[B, T, C, H, W\]"):
+        model(torch.randn(2, 3, 32, 16))
+
+
+def test_last_stride_one_doubles_final_map():
+    x = torch.randn(1, 3, 64, 32)
+    s1 = BACKBONES.get("resnet")(depth=18, last_stride=1)(x)
+    s2 = BACKBONES.get("resnet")(depth=18, last_stride=2)(x)
+    assert s1.shape[-2:] == (4, 2) and s2.shape[-2:] == (2, 1)
+    assert BACKBONES.get("resnet")(depth=50).out_channels == 2048
+
+
+def test_pretrained_from_local_file_only(tmp_path):
+    src = BACKBONES.get("resnet")(depth=18)
+    from torchvision.models import resnet18
+    net = resnet18(weights=None)
+    path = tmp_path / "r18.pt"
+    torch.save(net.state_dict(), path)
+    loaded = BACKBONES.get("resnet")(depth=18, pretrained=str(path))
+    assert torch.equal(loaded.stem[0].weight, net.conv1.weight)
+    assert not torch.equal(src.stem[0].weight, net.conv1.weight)
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        BACKBONES.get("resnet")(depth=18, pretrained=str(tmp_path / "missing.pt"))
+
+
+def test_temporal_average():
+    x = torch.arange(12.0).view(1, 3, 4)
+    assert torch.equal(TEMPORAL.get("avg")(4)(x), x.mean(1))

@@ -1,0 +1,53 @@
+"""Procedural pedestrian generator: the default, deterministic input of every stage.
+
+It renders people (numpy Generator + Pillow shapes) together with a per-pixel
+human-parsing label map in LIP's 20-class order, adds per-camera nuisance, and
+writes the on-disk layouts of MARS (:func:`write_mars`), Market-1501
+(:func:`write_market1501`) and LIP (:func:`write_lip`), so the same readers read
+synthetic and real data.  Only numpy, Pillow and scipy are used (no torch).
+"""
+
+from .appearance import Identity, clothing_palette, jitter_identity, sample_identity
+from .camera import (
+    CameraStyle,
+    Nuisance,
+    Occluder,
+    apply_camera,
+    make_background,
+    render_frame,
+    sample_camera_style,
+    sample_nuisance,
+)
+from .config import Difficulty, ImageSetConfig, ParsingSetConfig, RenderConfig, VideoSetConfig
+from .layouts import atomic_directory, save_mat, write_lip, write_market1501, write_mars
+from .render import LIP_CLASSES, VIEWS, Placement, draw_person, render_person
+
+__all__ = [
+    "Difficulty",
+    "RenderConfig",
+    "VideoSetConfig",
+    "ImageSetConfig",
+    "ParsingSetConfig",
+    "Identity",
+    "sample_identity",
+    "jitter_identity",
+    "clothing_palette",
+    "LIP_CLASSES",
+    "VIEWS",
+    "Placement",
+    "draw_person",
+    "render_person",
+    "CameraStyle",
+    "Nuisance",
+    "Occluder",
+    "sample_camera_style",
+    "sample_nuisance",
+    "make_background",
+    "apply_camera",
+    "render_frame",
+    "write_mars",
+    "write_market1501",
+    "write_lip",
+    "atomic_directory",
+    "save_mat",
+]

@@ -78,11 +78,10 @@ def train(
     from .tracking import mlflow_run
 
     p = _params(params)
-    steps = p.train.iters_per_epoch or 0
     with mlflow_run(p.tracking.experiment, "train_video", p.tracking.tracking_uri,
                     tags={"vreid.stage": "train_video"}) as logger:
         logger.log_params(to_flat_dict(p))
-        hook = _progress_hook(p, steps)
+        hook = RichProgressHook(p.train.epochs)
         out = _run_stage(train_video, p, out_dir, checkpoints, logger, [hook], resume)
         logger.log_artifact(out.model_path)
         if p.tracking.log_model:
@@ -93,15 +92,6 @@ def train(
             logger.log_torch_model(model.eval(), example.numpy())
     console.print(f"[green]model[/] -> {out.model_path} ({out.epochs_run} epochs run, "
                   f"started at epoch {out.resumed_from_epoch})")
-
-
-def _progress_hook(p: Params, steps: int):
-    from .pipeline.common import read_configured
-    from .progress import RichProgressHook
-
-    if not steps:
-        steps = len({t.pid for t in read_configured(p.data.video).train}) // p.train.ids_per_batch
-    return RichProgressHook(p.train.epochs, steps)
 
 
 @app.command()

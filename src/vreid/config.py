@@ -74,17 +74,17 @@ class LossTerm:
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = 0
-    epochs: int = 12
+    epochs: int = 16
     ids_per_batch: int = 8  # P of the PK sampler
     instances_per_id: int = 4  # K of the PK sampler
     iters_per_epoch: int = 0  # 0: one pass over the identities
     optimizer: str = "adam"
-    lr: float = 3.5e-4
+    lr: float = 1e-3
     weight_decay: float = 5e-4
     momentum: float = 0.9
     warmup_epochs: int = 2
     warmup_factor: float = 0.1
-    milestones: tuple[int, ...] = (8,)
+    milestones: tuple[int, ...] = (12,)
     gamma: float = 0.1
     losses: tuple[LossTerm, ...] = (
         LossTerm("cross_entropy", 1.0, {"label_smoothing": 0.1}),

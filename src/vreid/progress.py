@@ -10,17 +10,18 @@ from .engine.hooks import Hook
 
 
 class RichProgressHook(Hook):
-    def __init__(self, epochs: int, steps_per_epoch: int) -> None:
+    def __init__(self, epochs: int) -> None:
         self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                                  MofNCompleteColumn(), TimeElapsedColumn(),
                                  TextColumn("{task.fields[status]}"))
-        self.epochs, self.steps = epochs, steps_per_epoch
+        self.epochs = epochs
         self.task = None
 
     def on_train_start(self, trainer) -> None:
         self.progress.start()
-        done = trainer.start_epoch * self.steps
-        self.task = self.progress.add_task("train", total=self.epochs * self.steps,
+        steps = len(trainer.loader)
+        done = trainer.start_epoch * steps
+        self.task = self.progress.add_task("train", total=self.epochs * steps,
                                            completed=done, status="")
 
     def on_step_end(self, trainer, step: int, terms: Mapping[str, float]) -> None:

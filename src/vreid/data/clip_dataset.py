@@ -6,17 +6,22 @@ from typing import Callable, Sequence
 
 import torch
 from torch.utils.data import Dataset
-from torchvision.io import ImageReadMode, decode_image
+from PIL import Image, UnidentifiedImageError
+from torchvision.transforms.v2.functional import pil_to_tensor
 
 from .index import DatasetFormatError, Tracklet
 from .sampling import sample_clip
 
 
 def read_frame(path: str) -> torch.Tensor:
-    """Decode one frame to uint8 [3, H, W]; a bad file raises naming the file."""
+    """Decode one frame to uint8 [3, H, W]; a bad file raises naming the file.
+
+    Pillow decodes: torchvision's own image decoding is deprecated since 0.29.
+    """
     try:
-        return decode_image(path, mode=ImageReadMode.RGB)
-    except (RuntimeError, OSError) as exc:
+        with Image.open(path) as image:
+            return pil_to_tensor(image.convert("RGB"))
+    except (UnidentifiedImageError, OSError) as exc:
         raise DatasetFormatError(f"{path}: cannot decode frame ({exc})") from None
 
 

@@ -1,0 +1,69 @@
+"""Tiny params and one prepared tiny dataset shared by the pipeline tests."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vreid.config import load_params
+
+TINY = {
+    "data": {
+        "synthetic_root": "data/synthetic",
+        "video": {"name": "mars", "root": "data/synthetic/mars"},
+        "image": {"name": "market1501", "root": "data/synthetic/market1501"},
+        "parsing": {"name": "lip", "root": "data/synthetic/lip"},
+    },
+    "synth": {
+        "seed": 0,
+        "render": {"height": 64, "width": 32},
+        "video": {"num_train_ids": 6, "num_test_ids": 6, "num_cams": 3, "cams_per_id": [2, 3],
+                  "frames": [3, 6], "num_distractors": 2, "num_junk": 1},
+        "image": {"num_train_ids": 4, "num_test_ids": 4, "num_cams": 3, "cams_per_id": [2, 2],
+                  "images_per_cam": [2, 2], "num_distractors": 2, "num_junk": 1},
+        "parsing": {"num_train": 4, "num_val": 2, "height": [64, 64], "width": [32, 32]},
+    },
+    "model": {"name": "resnet_tap", "kwargs": {"depth": 18}},
+    "input": {"height": 32, "width": 16, "clip_len": 2},
+    "train": {"epochs": 2, "ids_per_batch": 3, "instances_per_id": 2, "iters_per_epoch": 2,
+              "warmup_epochs": 1, "milestones": [1], "threads": 1},
+    "eval": {"batch_size": 16, "max_rank": 20},
+    "tracking": {"experiment": "vreid-test"},
+}
+
+
+def write_tiny_params(directory: Path, **overrides) -> Path:
+    params = {k: (dict(v) if isinstance(v, dict) else v) for k, v in TINY.items()}
+    for section, values in overrides.items():
+        params[section] = {**params.get(section, {}), **values}
+    path = Path(directory) / "params.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory):
+    """A working directory with tiny params and the embedded data written once."""
+    from vreid.pipeline.prepare import prepare
+
+    work = tmp_path_factory.mktemp("work")
+    params_path = write_tiny_params(work)
+    cwd = Path.cwd()
+    try:
+        import os
+        os.chdir(work)
+        prepare(load_params(params_path))
+    finally:
+        os.chdir(cwd)
+    return work
+
+
+@pytest.fixture
+def in_prepared(prepared, monkeypatch):
+    monkeypatch.chdir(prepared)
+    return prepared
+
+
+@pytest.fixture(scope="session")
+def tiny_params_writer():
+    return write_tiny_params

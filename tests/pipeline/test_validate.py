@@ -1,0 +1,29 @@
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from vreid.config import load_params
+from vreid.pipeline.validate import ValidationFailed, validate
+
+
+def test_clean_data_passes_and_report_written(in_prepared, tmp_path):
+    out = validate(load_params("params.yaml"), tmp_path / "reports")
+    assert out.success
+    report = json.loads(out.report_json.read_text())
+    assert report and out.report_md.is_file()
+
+
+def test_broken_frame_fails_naming_the_file(in_prepared, tmp_path):
+    broken = tmp_path / "mars"
+    shutil.copytree("data/synthetic/mars", broken)
+    frame = sorted((broken / "bbox_test" / "0000").rglob("*.jpg"))[0]  # a distractor: kept
+    frame.write_bytes(frame.read_bytes()[:40])  # truncated JPEG
+    params_text = Path("params.yaml").read_text().replace(
+        "root: data/synthetic/mars", f"root: {broken}")
+    (tmp_path / "params.yaml").write_text(params_text)
+    reports = tmp_path / "reports"
+    with pytest.raises(ValidationFailed, match="frames_decode"):
+        validate(load_params(tmp_path / "params.yaml"), reports)
+    assert frame.name in (reports / "validation.md").read_text()

@@ -71,3 +71,173 @@ def test_bad_input(bad, msg):
 def test_shape_mismatch_named():
     with pytest.raises(ValueError, match="g_pids has 2 entries"):
         evaluate_rank(np.zeros((1, 3)), [0], [0, 1], [0], [1, 1, 1])
+
+
+# ---------------------------------------------------------------------------
+# the fast engine against the oracle on harder random cases, and its other inputs
+
+import torch  # noqa: E402
+
+from vreid.eval import compute_distance, evaluate_rank_features  # noqa: E402
+
+
+def padded_oracle(dist, qp, gp, qc, gc, max_rank):
+    """loop_oracle with each query's CMC padded to max_rank (kept gallery may be shorter)."""
+    max_rank = min(max_rank, dist.shape[1])
+    cmcs, aps, inps, ap_rows = [], [], [], np.full(len(qp), np.nan)
+    for i in range(len(qp)):
+        order = np.argsort(dist[i], kind="stable")
+        keep = [j for j in order if not (gp[j] == qp[i] and gc[j] == qc[i])]
+        matches = np.array([gp[j] == qp[i] for j in keep], dtype=float)
+        if not matches.any():
+            continue
+        cmc = np.minimum(matches.cumsum(), 1)[:max_rank]
+        cmcs.append(np.concatenate([cmc, np.ones(max_rank - len(cmc))]))
+        hits = np.flatnonzero(matches)
+        aps.append(np.mean([(k + 1) / (r + 1) for k, r in enumerate(hits)]))
+        ap_rows[i] = aps[-1]
+        inps.append(len(hits) / (hits[-1] + 1))
+    return np.mean(cmcs, 0), np.mean(aps), np.mean(inps), len(aps), ap_rows
+
+
+def assert_same(res, dist, qp, gp, qc, gc, max_rank):
+    cmc, m_ap, m_inp, valid, ap_rows = padded_oracle(np.asarray(dist), qp, gp, qc, gc, max_rank)
+    np.testing.assert_allclose(res.cmc, cmc, atol=1e-12)
+    assert res.mAP == pytest.approx(m_ap, abs=1e-12) and res.mINP == pytest.approx(m_inp, abs=1e-12)
+    assert res.num_valid == valid
+    np.testing.assert_allclose(res.ap, ap_rows, atol=1e-12)
+
+
+def random_case(rng, nq, ng, n_ids, n_cams, levels=None, dtype=np.float32):
+    qp, gp = rng.integers(0, n_ids, nq), rng.integers(0, n_ids + 3, ng)  # some distractor pids
+    qc, gc = rng.integers(0, n_cams, nq), rng.integers(0, n_cams, ng)
+    if levels is None:
+        dist = rng.random((nq, ng)).astype(dtype)
+    else:
+        dist = rng.integers(0, levels, (nq, ng)).astype(dtype)
+    return dist, qp, gp, qc, gc
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_engine_matches_oracle_varied(seed):
+    rng = np.random.default_rng(100 + seed)
+    nq, ng = int(rng.integers(1, 40)), int(rng.integers(1, 150))
+    n_ids, n_cams = int(rng.integers(1, 12)), int(rng.integers(1, 4))
+    if seed % 6 != 5:  # mostly cases with valid queries; some single-camera ones
+        nq, ng, n_cams = max(nq, 5), max(ng, 30), max(n_cams, 2)
+    levels = [None, 2, 5, 40][seed % 4]  # from no ties to almost all tied
+    dtype = [np.float32, np.float64, np.int64][seed % 3]
+    dist, qp, gp, qc, gc = random_case(rng, nq, ng, n_ids, n_cams, levels, dtype)
+    if seed % 5 == 0:
+        dist = -dist  # negative distances (e.g. negated similarities)
+    max_rank = int(rng.integers(1, 200))  # often larger than the gallery
+    chunk = int(rng.integers(1, 50))
+    has_valid = any(((gp == qp[i]) & (gc != qc[i])).any() for i in range(nq))
+    if not has_valid:
+        with pytest.raises(ValueError, match="no query has a true match"):
+            evaluate_rank(dist, qp, gp, qc, gc, max_rank=max_rank, chunk=chunk)
+        return
+    res = evaluate_rank(dist, qp, gp, qc, gc, max_rank=max_rank, chunk=chunk)
+    assert len(res.cmc) == min(max_rank, ng)
+    assert_same(res, dist, qp, gp, qc, gc, max_rank)
+
+
+@pytest.mark.parametrize("levels", [None, 3])
+def test_engine_many_matches_and_ties_per_row(levels):
+    # many same-pid items per query, so that rows take the argsort tie path too
+    rng = np.random.default_rng(7)
+    dist, qp, gp, qc, gc = random_case(rng, 25, 400, 2, 3, levels)
+    res = evaluate_rank(dist, qp, gp, qc, gc, max_rank=50, chunk=7)
+    assert_same(res, dist, qp, gp, qc, gc, 50)
+
+
+def test_constant_distances_rank_in_gallery_order():
+    rng = np.random.default_rng(3)
+    qp, gp = rng.integers(0, 3, 10), rng.integers(0, 3, 300)
+    qc, gc = np.zeros(10, int), rng.integers(0, 2, 300)
+    dist = np.zeros((10, 300), np.float32)
+    res = evaluate_rank(dist, qp, gp, qc, gc, max_rank=20)
+    assert_same(res, dist, qp, gp, qc, gc, 20)
+
+
+def test_signed_zero_and_inf_ties():
+    dist = np.array([[0.0, -0.0, np.inf, 0.0, np.inf, -np.inf]], np.float32)
+    qp, gp = [1], [1, 1, 1, 2, 1, 1]
+    qc, gc = [0], [1, 1, 1, 1, 1, 1]
+    assert_same(evaluate_rank(dist, qp, gp, qc, gc), dist, qp, gp, qc, gc, 50)
+
+
+def test_single_camera_query_and_distractors():
+    # every gallery item in camera 0 except one match per query; the rest are distractors
+    rng = np.random.default_rng(11)
+    nq, ng = 8, 60
+    qp = np.arange(nq)
+    gp = np.concatenate([np.arange(nq), np.arange(nq), np.full(ng - 2 * nq, -1)])
+    gc = np.concatenate([np.zeros(nq, int), np.ones(nq, int), np.zeros(ng - 2 * nq, int)])
+    qc = np.zeros(nq, int)
+    dist = rng.random((nq, ng)).astype(np.float32)
+    res = evaluate_rank(dist, qp, gp, qc, gc, max_rank=10)
+    assert_same(res, dist, qp, gp, qc, gc, 10)
+
+
+def test_torch_tensor_and_memmap_inputs(tmp_path):
+    rng = np.random.default_rng(5)
+    dist, qp, gp, qc, gc = random_case(rng, 30, 90, 8, 3, levels=6)
+    ref = evaluate_rank(dist, qp, gp, qc, gc, chunk=4)
+    res_t = evaluate_rank(torch.from_numpy(dist), torch.from_numpy(qp), gp, qc, gc, chunk=7)
+    path = tmp_path / "dist.f32"
+    mm = np.memmap(path, dtype=np.float32, mode="w+", shape=dist.shape)
+    mm[:] = dist
+    mm.flush()
+    del mm
+    res_m = evaluate_rank(np.memmap(path, dtype=np.float32, mode="r", shape=dist.shape),
+                          qp, gp, qc, gc, chunk=11)
+    for res in (res_t, res_m):
+        np.testing.assert_array_equal(res.cmc, ref.cmc)
+        assert res.mAP == ref.mAP and res.mINP == ref.mINP and res.num_valid == ref.num_valid
+    assert_same(ref, dist, qp, gp, qc, gc, 50)
+
+
+def test_nan_found_in_a_later_chunk():
+    dist = np.zeros((10, 4), np.float32)
+    dist[9, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        evaluate_rank(dist, [0] * 10, [0] * 4, [0] * 10, [1] * 4, chunk=3)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_features_equal_full_distance_matrix(metric):
+    rng = np.random.default_rng(9)
+    if metric == "euclidean":
+        # small integer features: exact distances in float32, with many ties
+        q = torch.from_numpy(rng.integers(-2, 3, (33, 6)).astype(np.float32))
+        g = torch.from_numpy(rng.integers(-2, 3, (140, 6)).astype(np.float32))
+    else:
+        # normalised features are not exact: a different GEMM shape per chunk may move
+        # a distance by an ulp, which would reorder exact ties; use untied features
+        q, g = torch.randn(33, 16, generator=torch.Generator().manual_seed(0)), \
+            torch.randn(140, 16, generator=torch.Generator().manual_seed(1))
+    qp, gp = rng.integers(0, 10, 33), rng.integers(0, 10, 140)
+    qc, gc = rng.integers(0, 3, 33), rng.integers(0, 3, 140)
+    dist = compute_distance(q, g, metric)
+    ref = evaluate_rank(dist, qp, gp, qc, gc, max_rank=30)
+    for chunk in (1, 5, None):
+        res = evaluate_rank_features(q, g, qp, gp, qc, gc, metric=metric, max_rank=30, chunk=chunk)
+        np.testing.assert_allclose(res.cmc, ref.cmc, atol=1e-12)
+        assert res.mAP == pytest.approx(ref.mAP, abs=1e-12)
+        assert res.mINP == pytest.approx(ref.mINP, abs=1e-12)
+        assert res.num_valid == ref.num_valid
+    if metric == "euclidean":
+        assert_same(ref, dist.numpy(), qp, gp, qc, gc, 30)
+
+
+def test_features_bad_input():
+    with pytest.raises(ValueError, match="metric"):
+        evaluate_rank_features(torch.zeros(2, 3), torch.zeros(2, 3), [0, 1], [0, 1], [0, 0], [1, 1],
+                               metric="manhattan")
+    with pytest.raises(ValueError, match="features must be"):
+        evaluate_rank_features(torch.zeros(2, 3), torch.zeros(2, 4), [0, 1], [0, 1], [0, 0], [1, 1])
+    with pytest.raises(ValueError, match="empty"):
+        evaluate_rank_features(torch.zeros(0, 3), torch.zeros(2, 3), [], [0, 1], [], [1, 1])
+    with pytest.raises(ValueError, match="g_pids has 1 entries"):
+        evaluate_rank_features(torch.zeros(2, 3), torch.zeros(2, 3), [0, 1], [0], [0, 0], [1, 1])

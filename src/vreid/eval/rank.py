@@ -1,16 +1,47 @@
-"""CMC, mAP and mINP under the standard re-ID protocol, vectorised over query chunks.
+"""CMC, mAP and mINP under the standard re-ID protocol, fast and memory-bounded.
 
 Protocol: for each query, gallery items with the query's pid AND camid are removed;
 a query with no remaining true match is skipped. CMC is the clipped cumulative match
 curve; AP the mean precision at each true match; INP = #matches / rank of the last
 match (Ye et al., 2021). Ties are broken by a stable sort on the gallery order.
+
+How it is computed (exactly the numbers of a per-query stable argsort loop):
+only the gallery items that share the query's pid matter (true matches and the
+removed same-camera items), so instead of a full argsort of every row we need,
+for each such item j, its stable rank among the whole row,
+
+    rank_j = #{k : d_k < d_j} + #{k < j : d_k == d_j},
+
+which a values-only sort of the row (SIMD sort, much cheaper than a stable argsort)
+and two binary searches give; the second term is only non-zero when d_j is tied
+with another item, which is then counted directly (or, for rows with many ties, by
+a stable argsort of that row). The rank among the kept items is rank_j minus the
+removed items ranked before j, which only involves the (few) same-pid items.
+
+The query axis is processed in chunks; the distance matrix can be a numpy array, a
+numpy memmap or a torch tensor (read one chunk at a time), or it is never built at
+all (`evaluate_rank_features` computes one chunk of distances at a time).
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable, Iterator
 
 import numpy as np
+import torch
+
+from .distance import compute_distance
+
+# a row with more tied same-pid items than this gets one stable argsort instead of
+# per-item counting (bounds the worst case, e.g. constant distances, to one argsort)
+_TIE_ARGSORT_MIN = 32
+# blocks with fewer elements are sorted on one thread
+_PARALLEL_SORT_MIN = 1 << 18
+# default distance-chunk size of evaluate_rank_features, in bytes of float32 distances
+_FEATURE_CHUNK_BYTES = 256 * 2**20
 
 
 @dataclass
@@ -26,10 +57,182 @@ class RankResult:
 
 
 def _as_1d(name: str, values, length: int) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
     arr = np.asarray(values).reshape(-1)
     if arr.shape[0] != length:
         raise ValueError(f"{name} has {arr.shape[0]} entries, the distance matrix needs {length}")
     return arr
+
+
+def _check_sizes(nq: int, ng: int) -> None:
+    if nq == 0 or ng == 0:
+        raise ValueError(f"empty query ({nq}) or gallery ({ng})")
+
+
+def _check_block(block: np.ndarray) -> np.ndarray:
+    if block.dtype.kind in "fc" and np.isnan(block).any():
+        raise ValueError("distmat contains NaN")
+    return block
+
+
+def _to_numpy_block(block) -> np.ndarray:
+    """A chunk of distances as a numpy array (torch: detached, on CPU; half -> float32)."""
+    if isinstance(block, torch.Tensor):
+        block = block.detach()
+        if block.dtype in (torch.float16, torch.bfloat16):
+            block = block.float()  # exact, order preserving
+        return block.cpu().numpy()
+    return np.asarray(block)
+
+
+class _Gallery:
+    """Gallery grouped by pid: for any query pid, the gallery indices with that pid."""
+
+    def __init__(self, g_pids: np.ndarray, g_camids: np.ndarray):
+        self.pids, self.camids = g_pids, g_camids
+        self.order = np.argsort(g_pids, kind="stable")  # gallery order within a pid
+        sorted_pids = g_pids[self.order]
+        self.upids, self.starts, self.counts = np.unique(
+            sorted_pids, return_index=True, return_counts=True
+        )
+
+    def same_pid_pairs(self, q_pids: np.ndarray, q_camids: np.ndarray):
+        """(row, gallery index, removed) for every gallery item sharing its query's pid.
+
+        Rows are ascending, and gallery indices ascending within a row.
+        """
+        n = len(q_pids)
+        loc = np.searchsorted(self.upids, q_pids)
+        loc = np.minimum(loc, len(self.upids) - 1)
+        found = self.upids[loc] == q_pids
+        sizes = np.where(found, self.counts[loc], 0)
+        total = int(sizes.sum())
+        rows = np.repeat(np.arange(n), sizes)
+        offsets = np.cumsum(sizes) - sizes
+        within = np.arange(total) - np.repeat(offsets, sizes)
+        cols = self.order[np.repeat(self.starts[loc], sizes) + within]
+        removed = self.camids[cols] == q_camids[rows]
+        return rows, cols, removed
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_SIZE = 0
+
+
+def _sort_rows(block: np.ndarray) -> np.ndarray:
+    """Values-only sort of each row (numpy's SIMD sort), split over torch's CPU threads."""
+    workers = min(torch.get_num_threads(), os.cpu_count() or 1, block.shape[0])
+    if workers < 2 or block.size < _PARALLEL_SORT_MIN:
+        return np.sort(block, axis=1)
+    global _POOL, _POOL_SIZE
+    if _POOL is None or _POOL_SIZE != workers:
+        if _POOL is not None:
+            _POOL.shutdown(wait=False)
+        _POOL, _POOL_SIZE = ThreadPoolExecutor(workers, thread_name_prefix="vreid-sort"), workers
+    out = np.empty(block.shape, dtype=block.dtype)
+    bounds = np.linspace(0, block.shape[0], workers + 1).astype(int)
+
+    def sort_part(i: int) -> None:  # np.sort releases the GIL
+        out[bounds[i]:bounds[i + 1]] = np.sort(block[bounds[i]:bounds[i + 1]], axis=1)
+
+    list(_POOL.map(sort_part, range(workers)))
+    return out
+
+
+def _stable_ranks(block: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """0-based rank of block[rows, cols] in a stable sort of its row (rows ascending)."""
+    m = block.shape[1]
+    vals = block[rows, cols]
+    urows, seg_start = np.unique(rows, return_index=True)
+    seg_stop = np.append(seg_start[1:], len(rows))
+    sub = block[urows] if len(urows) < block.shape[0] else block
+    sorted_rows = _sort_rows(sub)
+    ranks = np.empty(len(rows), dtype=np.int64)
+    for i in range(len(urows)):
+        a, b = seg_start[i], seg_stop[i]
+        srow, v = sorted_rows[i], vals[a:b]
+        lo = np.searchsorted(srow, v, side="left")
+        ranks[a:b] = lo
+        tied = np.flatnonzero(np.searchsorted(srow, v, side="right") - lo > 1)
+        if tied.size == 0:
+            continue
+        row, c = block[urows[i]], cols[a:b][tied]
+        if tied.size >= _TIE_ARGSORT_MIN:
+            inverse = np.empty(m, dtype=np.int64)
+            inverse[np.argsort(row, kind="stable")] = np.arange(m)
+            ranks[a:b][tied] = inverse[c]
+        else:  # + #{k < j : d_k == d_j}
+            eq_before = (row[None, :] == v[tied, None]) & (np.arange(m)[None, :] < c[:, None])
+            ranks[a + tied] += eq_before.sum(1)
+    return ranks
+
+
+def _score_block(block: np.ndarray, q_pids: np.ndarray, q_camids: np.ndarray,
+                 gallery: _Gallery):
+    """Per query of one chunk: 0-based first-match rank (-1: no valid match), AP, INP."""
+    n = block.shape[0]
+    first = np.full(n, -1, dtype=np.int64)
+    ap = np.full(n, np.nan)
+    inp = np.full(n, np.nan)
+    rows, cols, removed = gallery.same_pid_pairs(q_pids, q_camids)
+    n_pos = np.bincount(rows[~removed], minlength=n)
+    valid = n_pos > 0
+    if not valid.any():
+        return first, ap, inp
+    sel = valid[rows]
+    rows, cols, removed = rows[sel], cols[sel], removed[sel]
+    ranks = _stable_ranks(block, rows, cols)
+
+    # order each query's same-pid items by rank; subtract removed items ranked before
+    order = np.argsort(rows * np.int64(block.shape[1]) + ranks)
+    rows, ranks, removed = rows[order], ranks[order], removed[order]
+    rem_per_row = np.bincount(rows, weights=removed, minlength=n).astype(np.int64)
+    rem_offset = np.cumsum(rem_per_row) - rem_per_row
+    removed_before = np.cumsum(removed) - removed - rem_offset[rows]
+    pos = ~removed
+    prow = rows[pos]
+    kept_rank = ranks[pos] - removed_before[pos]  # 0-based rank among kept items
+    pos_offset = np.cumsum(n_pos) - n_pos
+    k = np.arange(1, len(prow) + 1) - pos_offset[prow]  # 1-based index of the match
+    precision = k / (kept_rank + 1.0)
+    ap[valid] = np.bincount(prow, weights=precision, minlength=n)[valid] / n_pos[valid]
+    first[prow[k == 1]] = kept_rank[k == 1]
+    last = k == n_pos[prow]
+    inp[prow[last]] = n_pos[prow[last]] / (kept_rank[last] + 1.0)
+    return first, ap, inp
+
+
+def _evaluate_blocks(
+    blocks: Iterator[tuple[int, np.ndarray]],
+    q_pids: np.ndarray,
+    q_camids: np.ndarray,
+    g_pids: np.ndarray,
+    g_camids: np.ndarray,
+    max_rank: int,
+) -> RankResult:
+    """The protocol over (start row, distance chunk) pairs: one implementation for all inputs."""
+    nq, ng = len(q_pids), len(g_pids)
+    max_rank = min(max_rank, ng)
+    if max_rank < 1:
+        raise ValueError(f"max_rank must be >= 1, got {max_rank}")
+    gallery = _Gallery(g_pids, g_camids)
+    hits = np.zeros(max_rank, dtype=np.int64)
+    ap = np.full(nq, np.nan)
+    inp = np.full(nq, np.nan)
+    for start, block in blocks:
+        block = _check_block(_to_numpy_block(block))
+        stop = start + block.shape[0]
+        first, ap[start:stop], inp[start:stop] = _score_block(
+            block, q_pids[start:stop], q_camids[start:stop], gallery
+        )
+        hits += np.bincount(first[(first >= 0) & (first < max_rank)], minlength=max_rank)
+    num_valid = int(np.isfinite(ap).sum())
+    if num_valid == 0:
+        raise ValueError("no query has a true match in the gallery from another camera")
+    cmc = np.cumsum(hits) / num_valid
+    return RankResult(cmc=cmc, mAP=float(np.nanmean(ap)), mINP=float(np.nanmean(inp)),
+                      ap=ap, num_valid=num_valid)
 
 
 def evaluate_rank(
@@ -41,45 +244,69 @@ def evaluate_rank(
     max_rank: int = 50,
     chunk: int = 256,
 ) -> RankResult:
-    distmat = np.asarray(distmat)
+    """CMC / mAP / mINP from a [num_query, num_gallery] distance matrix.
+
+    `distmat` may be a numpy array, a numpy memmap or a torch tensor (any device);
+    it is read `chunk` query rows at a time, so a memmap is never loaded whole.
+    """
+    if not isinstance(distmat, (np.ndarray, torch.Tensor)):
+        distmat = np.asarray(distmat)
     if distmat.ndim != 2:
-        raise ValueError(f"distmat must be 2-D, got shape {distmat.shape}")
+        raise ValueError(f"distmat must be 2-D, got shape {tuple(distmat.shape)}")
     nq, ng = distmat.shape
-    if nq == 0 or ng == 0:
-        raise ValueError(f"empty query ({nq}) or gallery ({ng})")
-    if np.isnan(distmat).any():
-        raise ValueError("distmat contains NaN")
+    _check_sizes(nq, ng)
     q_pids, q_camids = _as_1d("q_pids", q_pids, nq), _as_1d("q_camids", q_camids, nq)
     g_pids, g_camids = _as_1d("g_pids", g_pids, ng), _as_1d("g_camids", g_camids, ng)
-    max_rank = min(max_rank, ng)
+    chunk = max(1, int(chunk))
+    blocks = ((s, distmat[s:s + chunk]) for s in range(0, nq, chunk))
+    return _evaluate_blocks(blocks, q_pids, q_camids, g_pids, g_camids, max_rank)
 
-    hits = np.zeros(max_rank, dtype=np.int64)
-    ap = np.full(nq, np.nan)
-    inp = np.full(nq, np.nan)
-    for start in range(0, nq, chunk):
-        stop = min(start + chunk, nq)
-        order = np.argsort(distmat[start:stop], axis=1, kind="stable")
-        pid_sorted, cam_sorted = g_pids[order], g_camids[order]
-        same_pid = pid_sorted == q_pids[start:stop, None]
-        keep = ~(same_pid & (cam_sorted == q_camids[start:stop, None]))
-        match = same_pid & keep
-        n_match = match.sum(1)
-        rank_of = np.cumsum(keep, axis=1)  # 1-based rank among kept items
-        cum_match = np.cumsum(match, axis=1)
-        valid = n_match > 0
-        # first true match rank -> CMC
-        first = np.where(match, rank_of, np.iinfo(np.int64).max).min(1)
-        for r in first[valid]:
-            if r <= max_rank:
-                hits[r - 1] += 1
-        precision_sum = np.where(match, cum_match / np.maximum(rank_of, 1), 0.0).sum(1)
-        last = np.where(match, rank_of, 0).max(1)
-        rows = np.arange(start, stop)[valid]
-        ap[rows] = precision_sum[valid] / n_match[valid]
-        inp[rows] = n_match[valid] / last[valid]
-    num_valid = int(np.isfinite(ap).sum())
-    if num_valid == 0:
-        raise ValueError("no query has a true match in the gallery from another camera")
-    cmc = np.cumsum(hits) / num_valid
-    return RankResult(cmc=cmc, mAP=float(np.nanmean(ap)), mINP=float(np.nanmean(inp)),
-                      ap=ap, num_valid=num_valid)
+
+def _as_features(name: str, x) -> torch.Tensor:
+    x = torch.as_tensor(x) if not isinstance(x, torch.Tensor) else x.detach()
+    if x.dim() != 2:
+        raise ValueError(f"{name} must be [N, D], got shape {tuple(x.shape)}")
+    return x
+
+
+def default_feature_chunk(num_gallery: int, budget_bytes: int = _FEATURE_CHUNK_BYTES) -> int:
+    """Query rows per distance chunk so that one float32 chunk is about `budget_bytes`."""
+    return int(max(16, min(8192, budget_bytes // max(4 * num_gallery, 1))))
+
+
+def evaluate_rank_features(
+    q_feats,
+    g_feats,
+    q_pids,
+    g_pids,
+    q_camids,
+    g_camids,
+    metric: str = "euclidean",
+    max_rank: int = 50,
+    chunk: int | None = None,
+    device: str | torch.device | None = None,
+    distance_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+) -> RankResult:
+    """CMC / mAP / mINP from features, never materialising the full distance matrix.
+
+    Distances of `chunk` queries at a time are computed with `compute_distance`
+    (on `device` if given, else where the features are) and scored as in
+    `evaluate_rank`; peak memory is about the features plus a few chunks of
+    `chunk x num_gallery` floats. `distance_fn(q_chunk, g)` overrides the metric.
+    """
+    q = _as_features("q_feats", q_feats)
+    g = _as_features("g_feats", g_feats)
+    if device is not None:
+        q, g = q.to(device), g.to(device)
+    nq, ng = q.shape[0], g.shape[0]
+    _check_sizes(nq, ng)
+    q_pids, q_camids = _as_1d("q_pids", q_pids, nq), _as_1d("q_camids", q_camids, nq)
+    g_pids, g_camids = _as_1d("g_pids", g_pids, ng), _as_1d("g_camids", g_camids, ng)
+    if distance_fn is None:
+        compute_distance(q[:1], g[:1], metric)  # bad metric / feature shapes: fail before any work
+
+        def distance_fn(a, b):
+            return compute_distance(a, b, metric)
+    chunk = default_feature_chunk(ng) if chunk is None else max(1, int(chunk))
+    blocks = ((s, distance_fn(q[s:s + chunk], g)) for s in range(0, nq, chunk))
+    return _evaluate_blocks(blocks, q_pids, q_camids, g_pids, g_camids, max_rank)

@@ -241,3 +241,13 @@ def test_features_bad_input():
         evaluate_rank_features(torch.zeros(0, 3), torch.zeros(2, 3), [], [0, 1], [], [1, 1])
     with pytest.raises(ValueError, match="g_pids has 1 entries"):
         evaluate_rank_features(torch.zeros(2, 3), torch.zeros(2, 3), [0, 1], [0], [0, 0], [1, 1])
+
+
+def test_threaded_row_sort(monkeypatch):
+    import vreid.eval.rank as rank_mod
+
+    monkeypatch.setattr(rank_mod, "_PARALLEL_SORT_MIN", 0)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 3)
+    rng = np.random.default_rng(21)
+    dist, qp, gp, qc, gc = random_case(rng, 40, 200, 6, 3, levels=30)
+    assert_same(evaluate_rank(dist, qp, gp, qc, gc, chunk=13), dist, qp, gp, qc, gc, 50)

@@ -23,9 +23,10 @@ def compute_distance(
     out = torch.empty(a.shape[0], b.shape[0], dtype=torch.float32, device=a.device)
     for start in range(0, a.shape[0], chunk):
         part = a[start : start + chunk]
+        block = out[start : start + chunk]  # written in place: no N x M temporaries
+        torch.mm(part, b.t(), out=block)
         if metric == "cosine":
-            out[start : start + chunk] = 1.0 - part @ b.t()
-        else:
-            d = part.pow(2).sum(1, keepdim=True) + b_sq - 2.0 * (part @ b.t())
-            out[start : start + chunk] = d.clamp_min_(0)
+            block.neg_().add_(1.0)
+        else:  # |a|^2 + |b|^2 - 2 a.b
+            block.mul_(-2.0).add_(part.pow(2).sum(1, keepdim=True)).add_(b_sq).clamp_min_(0)
     return out

@@ -25,13 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
-import torch
 
 from .rank import (
     RankResult,
-    _as_1d,
+    _as_distmat,
     _check_block,
-    _check_sizes,
+    _check_ids,
     _Gallery,
     _to_numpy_block,
 )
@@ -61,14 +60,9 @@ def evaluate_rank_single_shot(
     min(max_rank, num_identities) entries; `ap` holds per-query AP averaged over
     the repeats.
     """
-    if not isinstance(distmat, (np.ndarray, torch.Tensor)):
-        distmat = np.asarray(distmat)
-    if distmat.ndim != 2:
-        raise ValueError(f"distmat must be 2-D, got shape {tuple(distmat.shape)}")
+    distmat = _as_distmat(distmat)
     nq, ng = distmat.shape
-    _check_sizes(nq, ng)
-    q_pids, q_camids = _as_1d("q_pids", q_pids, nq), _as_1d("q_camids", q_camids, nq)
-    g_pids, g_camids = _as_1d("g_pids", g_pids, ng), _as_1d("g_camids", g_camids, ng)
+    q_pids, g_pids, q_camids, g_camids = _check_ids(nq, ng, q_pids, g_pids, q_camids, g_camids)
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     gallery = _Gallery(g_pids, g_camids)

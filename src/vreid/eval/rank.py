@@ -70,8 +70,24 @@ def _check_sizes(nq: int, ng: int) -> None:
         raise ValueError(f"empty query ({nq}) or gallery ({ng})")
 
 
+def _check_ids(nq: int, ng: int, q_pids, g_pids, q_camids, g_camids):
+    """Sizes and identity arrays of one evaluation, checked once for every entry point."""
+    _check_sizes(nq, ng)
+    return (_as_1d("q_pids", q_pids, nq), _as_1d("g_pids", g_pids, ng),
+            _as_1d("q_camids", q_camids, nq), _as_1d("g_camids", g_camids, ng))
+
+
+def _as_distmat(distmat):
+    if not isinstance(distmat, (np.ndarray, torch.Tensor)):
+        distmat = np.asarray(distmat)
+    if distmat.ndim != 2:
+        raise ValueError(f"distmat must be 2-D, got shape {tuple(distmat.shape)}")
+    return distmat
+
+
 def _check_block(block: np.ndarray) -> np.ndarray:
-    if block.dtype.kind in "fc" and np.isnan(block).any():
+    # max propagates NaN: one cheap reduction instead of a full boolean mask
+    if block.dtype.kind in "fc" and block.size and np.isnan(np.max(block)):
         raise ValueError("distmat contains NaN")
     return block
 
@@ -120,51 +136,61 @@ _POOL: ThreadPoolExecutor | None = None
 _POOL_SIZE = 0
 
 
-def _sort_rows(block: np.ndarray) -> np.ndarray:
-    """Values-only sort of each row (numpy's SIMD sort), split over torch's CPU threads."""
-    workers = min(torch.get_num_threads(), os.cpu_count() or 1, block.shape[0])
-    if workers < 2 or block.size < _PARALLEL_SORT_MIN:
-        return np.sort(block, axis=1)
+def _parallel_map(fn: Callable[[int, int], None], n: int, size: int) -> None:
+    """fn(start, stop) over `n` items, split over torch's CPU threads when `size` is large.
+
+    The work is numpy sorting / comparing, which releases the GIL.
+    """
+    workers = min(torch.get_num_threads(), os.cpu_count() or 1, n)
+    if workers < 2 or size < _PARALLEL_SORT_MIN:
+        fn(0, n)
+        return
     global _POOL, _POOL_SIZE
     if _POOL is None or _POOL_SIZE != workers:
         if _POOL is not None:
             _POOL.shutdown(wait=False)
-        _POOL, _POOL_SIZE = ThreadPoolExecutor(workers, thread_name_prefix="vreid-sort"), workers
-    out = np.empty(block.shape, dtype=block.dtype)
-    bounds = np.linspace(0, block.shape[0], workers + 1).astype(int)
+        _POOL, _POOL_SIZE = ThreadPoolExecutor(workers, thread_name_prefix="vreid-eval"), workers
+    bounds = np.linspace(0, n, workers + 1).astype(int)
+    for f in [_POOL.submit(fn, bounds[i], bounds[i + 1]) for i in range(workers)]:
+        f.result()
 
-    def sort_part(i: int) -> None:  # np.sort releases the GIL
-        out[bounds[i]:bounds[i + 1]] = np.sort(block[bounds[i]:bounds[i + 1]], axis=1)
 
-    list(_POOL.map(sort_part, range(workers)))
-    return out
+def _row_ranks(row: np.ndarray, v: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """0-based stable rank of row[c] (= v) within `row`."""
+    m = row.shape[0]
+    # items above the largest queried value never rank before any of them: sort only
+    # the rest (with a reasonable model the hardest positive is far from the row end)
+    vmax = v.max()
+    cand = row[row <= vmax] if vmax < row.max() else row
+    srow = np.sort(cand)  # values only: SIMD sort, no index array
+    lo = np.searchsorted(srow, v, side="left")
+    tied = np.flatnonzero(np.searchsorted(srow, v, side="right") - lo > 1)
+    if tied.size == 0:
+        return lo
+    c = c[tied]
+    if tied.size >= _TIE_ARGSORT_MIN:
+        inverse = np.empty(m, dtype=np.int64)
+        inverse[np.argsort(row, kind="stable")] = np.arange(m)
+        lo[tied] = inverse[c]
+    else:  # + #{k < j : d_k == d_j}
+        eq_before = (row[None, :] == v[tied, None]) & (np.arange(m)[None, :] < c[:, None])
+        lo[tied] += eq_before.sum(1)
+    return lo
 
 
 def _stable_ranks(block: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """0-based rank of block[rows, cols] in a stable sort of its row (rows ascending)."""
-    m = block.shape[1]
     vals = block[rows, cols]
     urows, seg_start = np.unique(rows, return_index=True)
     seg_stop = np.append(seg_start[1:], len(rows))
-    sub = block[urows] if len(urows) < block.shape[0] else block
-    sorted_rows = _sort_rows(sub)
     ranks = np.empty(len(rows), dtype=np.int64)
-    for i in range(len(urows)):
-        a, b = seg_start[i], seg_stop[i]
-        srow, v = sorted_rows[i], vals[a:b]
-        lo = np.searchsorted(srow, v, side="left")
-        ranks[a:b] = lo
-        tied = np.flatnonzero(np.searchsorted(srow, v, side="right") - lo > 1)
-        if tied.size == 0:
-            continue
-        row, c = block[urows[i]], cols[a:b][tied]
-        if tied.size >= _TIE_ARGSORT_MIN:
-            inverse = np.empty(m, dtype=np.int64)
-            inverse[np.argsort(row, kind="stable")] = np.arange(m)
-            ranks[a:b][tied] = inverse[c]
-        else:  # + #{k < j : d_k == d_j}
-            eq_before = (row[None, :] == v[tied, None]) & (np.arange(m)[None, :] < c[:, None])
-            ranks[a + tied] += eq_before.sum(1)
+
+    def work(start: int, stop: int) -> None:
+        for i in range(start, stop):
+            a, b = seg_start[i], seg_stop[i]
+            ranks[a:b] = _row_ranks(block[urows[i]], vals[a:b], cols[a:b])
+
+    _parallel_map(work, len(urows), len(urows) * block.shape[1])
     return ranks
 
 
@@ -249,14 +275,9 @@ def evaluate_rank(
     `distmat` may be a numpy array, a numpy memmap or a torch tensor (any device);
     it is read `chunk` query rows at a time, so a memmap is never loaded whole.
     """
-    if not isinstance(distmat, (np.ndarray, torch.Tensor)):
-        distmat = np.asarray(distmat)
-    if distmat.ndim != 2:
-        raise ValueError(f"distmat must be 2-D, got shape {tuple(distmat.shape)}")
+    distmat = _as_distmat(distmat)
     nq, ng = distmat.shape
-    _check_sizes(nq, ng)
-    q_pids, q_camids = _as_1d("q_pids", q_pids, nq), _as_1d("q_camids", q_camids, nq)
-    g_pids, g_camids = _as_1d("g_pids", g_pids, ng), _as_1d("g_camids", g_camids, ng)
+    q_pids, g_pids, q_camids, g_camids = _check_ids(nq, ng, q_pids, g_pids, q_camids, g_camids)
     chunk = max(1, int(chunk))
     blocks = ((s, distmat[s:s + chunk]) for s in range(0, nq, chunk))
     return _evaluate_blocks(blocks, q_pids, q_camids, g_pids, g_camids, max_rank)
@@ -299,9 +320,7 @@ def evaluate_rank_features(
     if device is not None:
         q, g = q.to(device), g.to(device)
     nq, ng = q.shape[0], g.shape[0]
-    _check_sizes(nq, ng)
-    q_pids, q_camids = _as_1d("q_pids", q_pids, nq), _as_1d("q_camids", q_camids, nq)
-    g_pids, g_camids = _as_1d("g_pids", g_pids, ng), _as_1d("g_camids", g_camids, ng)
+    q_pids, g_pids, q_camids, g_camids = _check_ids(nq, ng, q_pids, g_pids, q_camids, g_camids)
     if distance_fn is None:
         compute_distance(q[:1], g[:1], metric)  # bad metric / feature shapes: fail before any work
 

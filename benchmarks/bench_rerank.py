@@ -106,7 +106,21 @@ def reference_rerank(q_g, q_q, g_g, k1=20, k2=6, lambda_value=0.3, vdtype=np.flo
 
 
 def _peak_rss() -> int:
+    """Peak RSS of this process. VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork + exec,
+    so a child would inherit the (large) parent's peak."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def worker(args) -> None:
@@ -114,11 +128,13 @@ def worker(args) -> None:
 
     from vreid.eval.rerank import RerankMemoryError, re_ranking, re_ranking_features
 
-    res: dict = {}
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    res: dict = {"rss_imports": _peak_rss()}
     if args.worker in ("ours", "reference"):
         mats = [np.load(os.path.join(args.dir, f"{n}.npy")) for n in ("q_g", "q_q", "g_g")]
         res["rss_inputs"] = _peak_rss()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), _cpu()
         if args.worker == "ours":
             if args.device != "cpu":
                 mats = [torch.from_numpy(m).to(args.device) for m in mats]
@@ -131,14 +147,14 @@ def worker(args) -> None:
                 out = out.cpu().numpy()
         else:
             out = reference_rerank(*mats)
-        res["time"] = time.perf_counter() - t
+        res["time"], res["cpu_s"] = time.perf_counter() - t, _cpu() - c
         if args.save:
             np.save(os.path.join(args.dir, f"out_{args.worker}.npy"), np.asarray(out, dtype=np.float32))
     else:  # features
         qf, gf = make_features(args.q, args.g, seed=1)
         qf, gf = torch.from_numpy(qf).to(args.device), torch.from_numpy(gf).to(args.device)
         res["rss_inputs"] = _peak_rss()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), _cpu()
         try:
             out = re_ranking_features(qf, gf)
             if args.device != "cpu":
@@ -147,14 +163,17 @@ def worker(args) -> None:
             res["shape"] = list(out.shape)
         except RerankMemoryError as e:
             res["refused"] = str(e)
-        res["time"] = time.perf_counter() - t
+        res["time"], res["cpu_s"] = time.perf_counter() - t, _cpu() - c
     res["rss_peak"] = _peak_rss()
     print("RESULT " + json.dumps(res))
 
 
+THREADS = 0
+
+
 def run_worker(kind: str, device: str, d: str, q=0, g=0, save=False, timeout=3600) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", kind, "--device", device, "--dir", d]
-    cmd += ["--q", str(q), "--g", str(g)] + (["--save"] if save else [])
+    cmd += ["--q", str(q), "--g", str(g), "--threads", str(THREADS)] + (["--save"] if save else [])
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     for line in p.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -172,6 +191,9 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--skip-reference", action="store_true", help="do not time the dense reference")
     ap.add_argument("--skip-large", action="store_true", help="skip the 10,000 x 50,000 features case")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="torch threads in the workers (0 = torch default); use 1 on a busy machine, "
+                         "where OpenMP with oversubscribed cores slows everything down several times")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     ap.add_argument("--q", type=int, default=0, help=argparse.SUPPRESS)
@@ -180,6 +202,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.worker:
         return worker(args)
+    global THREADS
+    THREADS = args.threads
 
     import torch
 
@@ -188,7 +212,8 @@ def main() -> None:
     Q, G = (300, 1400) if args.quick else (1980, 9330)
     LQ, LG = (1000, 5000) if args.quick else (10_000, 50_000)
     rows = []
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
+    print(f"torch {torch.__version__}, {args.threads or torch.get_num_threads()} threads in workers, "
+          f"device {args.device}, load average {os.getloadavg()[0]:.1f}")
 
     # accuracy on a smaller case: exact (float32, stable) oracle and the float16 reference
     sq, sg = (100, 500) if args.quick else (300, 1500)
@@ -216,17 +241,17 @@ def main() -> None:
         if "error" in r_ours:
             rows.append((name, f"{Q} x {G}", "error", "", r_ours["error"][-200:]))
         else:
-            note = f"inputs {gb(in_bytes)} incl. in RSS"
+            note = f"incl. inputs {gb(in_bytes)} and torch runtime {gb(r_ours['rss_imports'])}"
             if "gpu_peak" in r_ours:
                 note += f"; GPU peak {gb(r_ours['gpu_peak'])}"
-            rows.append((name, f"{Q} x {G}", f"{r_ours['time']:.2f} s", gb(r_ours["rss_peak"]), note))
+            rows.append((name, f"{Q} x {G}", f"{r_ours['time']:.2f} s ({r_ours['cpu_s']:.1f} CPU-s)", gb(r_ours["rss_peak"]), note))
         if r_ref and "error" not in r_ref:
             diff = ""
             if "error" not in r_ours:
                 a = np.load(os.path.join(d, "out_ours.npy"))
                 b = np.load(os.path.join(d, "out_reference.npy"))
                 diff = f"max abs diff to ours {np.abs(a - b).max():.2e}"
-            rows.append(("reference (dense, float16 V)", f"{Q} x {G}", f"{r_ref['time']:.2f} s",
+            rows.append(("reference (dense, float16 V)", f"{Q} x {G}", f"{r_ref['time']:.2f} s ({r_ref['cpu_s']:.1f} CPU-s)",
                          gb(r_ref["rss_peak"]), diff))
     rows.append(("ours vs exact float32 oracle", f"{sq} x {sg}", "", "", f"max abs diff {err32:.2e}"))
     rows.append(("ours vs float16 reference", f"{sq} x {sg}", "", "", f"max abs diff {err16:.2e}"))
@@ -240,10 +265,10 @@ def main() -> None:
         elif "refused" in r:
             rows.append((name, f"{LQ} x {LG}", "refused", gb(r["rss_peak"]), r["refused"]))
         else:
-            note = f"output {gb(LQ * LG * 4)} float32"
+            note = f"incl. output {gb(LQ * LG * 4)}, features, torch runtime {gb(r['rss_imports'])}"
             if "gpu_peak" in r:
                 note += f"; GPU peak {gb(r['gpu_peak'])}"
-            rows.append((name, f"{LQ} x {LG}", f"{r['time']:.1f} s", gb(r["rss_peak"]), note))
+            rows.append((name, f"{LQ} x {LG}", f"{r['time']:.1f} s ({r['cpu_s']:.0f} CPU-s)", gb(r["rss_peak"]), note))
 
     print("\n| what | size (Q x G) | time | peak RSS | notes |\n|---|---|---|---|---|")
     for row in rows:

@@ -111,6 +111,8 @@ def evaluate(
         out = _run_stage(stage, p, model, reports, logger)
     m = out.metrics
     line = f"rank-1 {m['rank1']:.1%}  mAP {m['mAP']:.1%}"
+    if "rr_rank1" in m:
+        line += f"   re-ranked: rank-1 {m['rr_rank1']:.1%}  mAP {m['rr_mAP']:.1%}"
     if "untrained_rank1" in m:
         line += f"   (untrained: rank-1 {m['untrained_rank1']:.1%}  mAP {m['untrained_mAP']:.1%})"
     console.print(f"[bold green]{line}[/]")

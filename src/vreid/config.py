@@ -97,11 +97,22 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class RerankConfig:
+    """k-reciprocal re-ranking (Zhong et al., 2017); reported beside the plain ranking."""
+
+    enabled: bool = True
+    k1: int = 20
+    k2: int = 6
+    lambda_value: float = 0.3
+
+
+@dataclass(frozen=True)
 class EvalConfig:
     batch_size: int = 32
     metric: str = "euclidean"  # euclidean | cosine
     max_rank: int = 50
     ranks: tuple[int, ...] = (1, 5, 10, 20)
+    rerank: RerankConfig = RerankConfig()
     untrained_baseline: bool = True
 
 

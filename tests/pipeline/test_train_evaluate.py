@@ -17,7 +17,8 @@ def test_train_then_evaluate_writes_model_and_metrics(in_prepared, tmp_path):
     assert model.eval()(torch.zeros(1, 2, 3, 32, 16)).shape == (1, 512)
     ev = evaluate(params, out.model_path, tmp_path / "reports")
     metrics = json.loads((tmp_path / "reports" / "metrics.json").read_text())
-    for key in ("rank1", "rank5", "rank10", "rank20", "mAP", "mINP", "untrained_rank1"):
+    for key in ("rank1", "rank5", "rank10", "rank20", "mAP", "mINP", "untrained_rank1",
+                "rr_rank1", "rr_rank5", "rr_rank10", "rr_rank20", "rr_mAP", "rr_mINP"):
         assert 0.0 <= metrics[key] <= 1.0
     assert metrics["rank1"] <= metrics["rank5"] <= metrics["rank10"] <= metrics["rank20"]
     rows = (tmp_path / "reports" / "cmc.csv").read_text().splitlines()

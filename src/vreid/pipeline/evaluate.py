@@ -1,19 +1,21 @@
-"""The evaluation stage: CMC / mAP / mINP of a trained model (and an untrained twin)."""
+"""The evaluation stage: CMC / mAP / mINP of a trained model (and an untrained twin),
+with and without k-reciprocal re-ranking."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
-from ..config import Params
+from ..config import EvalConfig, Params
 from ..data.clip_dataset import TestTracklets
 from ..data.index import ReIDIndex
 from ..data.transforms import build_transform
 from ..engine import MetricLogger, NullLogger, extract_features
-from ..eval import compute_distance, evaluate_rank
+from ..eval import compute_distance, evaluate_rank, re_ranking
 from ..models import build_model
 from .common import (atomic_write_json, atomic_write_text, load_model, read_configured,
                      resolve_device, set_threads)
@@ -26,25 +28,35 @@ class EvalOutput:
     untrained_cmc: list[float] | None
 
 
+def _summary(result, ev: EvalConfig, prefix: str = "") -> dict[str, float]:
+    out = {f"{prefix}rank{k}": result.rank(k) for k in ev.ranks}
+    out.update({f"{prefix}mAP": result.mAP, f"{prefix}mINP": result.mINP})
+    return out
+
+
 def rank_metrics(model: nn.Module, index: ReIDIndex, params: Params, clip_len: int,
-                 device: torch.device) -> tuple[dict[str, float], list[float]]:
-    """Extract query/gallery features and score them under the standard protocol."""
+                 device: torch.device, rerank: bool) -> tuple[dict[str, float], list[float]]:
+    """Extract query/gallery features once; score them plainly and, if asked, re-ranked."""
     inp, ev = params.input, params.eval
     transform = build_transform(inp.height, inp.width, train=False)
-    feats = [
+    qf, gf = (
         extract_features(model, TestTracklets(split, transform), clip_len, ev.batch_size, device,
                          params.train.num_workers)
         for split in (index.query, index.gallery)
-    ]
-    dist = compute_distance(*feats, metric=ev.metric).numpy()
-    result = evaluate_rank(
-        dist,
-        [t.pid for t in index.query], [t.pid for t in index.gallery],
-        [t.camid for t in index.query], [t.camid for t in index.gallery],
-        max_rank=ev.max_rank,
     )
-    metrics = {f"rank{k}": result.rank(k) for k in ev.ranks}
-    metrics.update(mAP=result.mAP, mINP=result.mINP, num_valid_queries=result.num_valid)
+    ids = ([t.pid for t in index.query], [t.pid for t in index.gallery],
+           [t.camid for t in index.query], [t.camid for t in index.gallery])
+    q_g = compute_distance(qf, gf, metric=ev.metric)
+    result = evaluate_rank(q_g.numpy(), *ids, max_rank=ev.max_rank)
+    metrics = _summary(result, ev)
+    metrics["num_valid_queries"] = result.num_valid
+    if rerank:
+        rr = ev.rerank
+        q_g_rr = re_ranking(q_g, compute_distance(qf, qf, metric=ev.metric),
+                            compute_distance(gf, gf, metric=ev.metric),
+                            k1=rr.k1, k2=rr.k2, lambda_value=rr.lambda_value)
+        metrics.update(_summary(evaluate_rank(np.asarray(q_g_rr), *ids, max_rank=ev.max_rank),
+                                ev, prefix="rr_"))
     return metrics, result.cmc.tolist()
 
 
@@ -61,14 +73,16 @@ def evaluate(
     index = read_configured(params.data.video)
     model, saved = load_model(model_path)
     clip_len = saved.get("input", {}).get("clip_len", params.input.clip_len)
-    metrics, cmc = rank_metrics(model, index, params, clip_len, device)
+    metrics, cmc = rank_metrics(model, index, params, clip_len, device,
+                                rerank=params.eval.rerank.enabled)
     untrained_cmc = None
     if params.eval.untrained_baseline:
         # Same architecture, random initialisation from the training seed: the floor.
         torch.manual_seed(params.train.seed)
         untrained = build_model(saved["model_name"], num_classes=saved["num_classes"],
                                 **saved["model_kwargs"])
-        base, untrained_cmc = rank_metrics(untrained, index, params, clip_len, device)
+        base, untrained_cmc = rank_metrics(untrained, index, params, clip_len, device,
+                                           rerank=False)
         metrics.update({f"untrained_{k}": v for k, v in base.items() if k != "num_valid_queries"})
     reports = Path(reports_dir)
     atomic_write_json(reports / "metrics.json", metrics)

@@ -8,13 +8,14 @@ runner = CliRunner()
 def test_one_command_per_stage():
     out = runner.invoke(app, ["--help"])
     assert out.exit_code == 0
-    for stage in ("prepare", "validate", "train", "evaluate"):
+    for stage in ("prepare", "validate", "pretrain-parsing", "pretrain-image", "finetune-image",
+                  "train-video", "evaluate"):
         assert stage in out.output
 
 
 def test_bad_params_exit_non_zero_with_the_file_and_key(tmp_path):
     bad = tmp_path / "params.yaml"
-    bad.write_text("train:\n  epocs: 1\n")
+    bad.write_text("runtime:\n  epocs: 1\n")
     out = runner.invoke(app, ["validate", "--params", str(bad)])
     assert out.exit_code == 1
     assert "epocs" in out.output and "params.yaml" in out.output

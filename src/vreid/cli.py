@@ -17,6 +17,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 console = Console()
 
 ParamsOption = typer.Option(Path("params.yaml"), "--params", "-p", help="Hyper-parameter file.")
+ResumeOption = typer.Option(True, help="Resume from the last matching checkpoint.")
 
 
 def _params(path: Path) -> Params:
@@ -63,41 +64,87 @@ def validate(params: Path = ParamsOption, reports: Path = Path("reports")) -> No
     console.print(f"[green]data valid[/]; report in {out.report_md}")
 
 
-@app.command()
-def train(
-    params: Path = ParamsOption,
-    out_dir: Path = typer.Option(Path("models/video"), help="Where model.pt is written."),
-    checkpoints: Path = typer.Option(Path("checkpoints/video"), help="Per-epoch checkpoints."),
-    resume: bool = typer.Option(True, help="Resume from the last matching checkpoint."),
-) -> None:
-    """Train the configured video model; log params, per-epoch metrics and the model."""
-    import torch
-
-    from .pipeline.train import train_video
+@app.command("pretrain-parsing")
+def pretrain_parsing(params: Path = ParamsOption, resume: bool = ResumeOption) -> None:
+    """Train the human parser on the configured LIP-layout set; report pixel acc / mIoU."""
+    from .pipeline.pretrain_parsing import pretrain_parsing as stage
     from .progress import RichProgressHook
     from .tracking import mlflow_run
 
     p = _params(params)
-    with mlflow_run(p.tracking.experiment, "train_video", p.tracking.tracking_uri,
-                    tags={"vreid.stage": "train_video"}) as logger:
-        logger.log_params(to_flat_dict(p))
-        hook = RichProgressHook(p.train.epochs)
-        out = _run_stage(train_video, p, out_dir, checkpoints, logger, [hook], resume)
-        logger.log_artifact(out.model_path)
+    with mlflow_run(p.tracking.experiment, "pretrain_parsing", p.tracking.tracking_uri,
+                    tags={"vreid.stage": "pretrain_parsing"},
+                    parent_key=_pipeline_key(params)) as log:
+        log.log_params({**to_flat_dict(p.parsing, "parsing."),
+                        **to_flat_dict(p.data.parsing, "data.")})
+        out = _run_stage(stage, p.parsing, p.data.parsing, p.runtime,
+                         hooks=[RichProgressHook(p.parsing.epochs)], logger=log, resume=resume)
+        log.log_artifact(out.model_path)
+    console.print(f"[green]parser[/] -> {out.model_path}: pixel acc {out.pixel_acc:.1%}, "
+                  f"mIoU {out.mean_iou:.1%} on {out.metrics_path}")
+
+
+# The re-ID training stages of the chain: command -> (params section, dataset attribute).
+TRAIN_STAGES = {
+    "pretrain-image": ("pretrain_image", "image"),
+    "finetune-image": ("finetune_image", "video"),
+    "train-video": ("train_video", "video"),
+}
+
+
+def _train_stage(params_path: Path, stage_name: str, data_attr: str, resume: bool) -> None:
+    """Train one stage of the chain; log params, per-epoch metrics and the model to MLflow."""
+    import torch
+
+    from .pipeline.train import train_reid
+    from .progress import RichProgressHook
+    from .tracking import mlflow_run
+
+    p = _params(params_path)
+    stage = getattr(p, stage_name)
+    dataset = getattr(p.data, data_attr)
+    with mlflow_run(p.tracking.experiment, stage_name, p.tracking.tracking_uri,
+                    tags={"vreid.stage": stage_name}, parent_key=_pipeline_key(params_path)) as log:
+        log.log_params({**to_flat_dict(stage), **to_flat_dict(dataset, "data.")})
+        out = _run_stage(train_reid, stage, dataset, p.runtime, Path("models") / stage_name,
+                         Path("checkpoints") / stage_name, log, [RichProgressHook(stage.train.epochs)],
+                         resume)
+        log.log_artifact(out.model_path)
         if p.tracking.log_model:
             from .pipeline.common import load_model
 
             model, _ = load_model(out.model_path)
-            example = torch.zeros(1, p.input.clip_len, 3, p.input.height, p.input.width)
-            logger.log_torch_model(model.eval(), example.numpy())
-    console.print(f"[green]model[/] -> {out.model_path} ({out.epochs_run} epochs run, "
+            inp = stage.input
+            example = torch.zeros(1, inp.clip_len, 3, inp.height, inp.width)
+            log.log_torch_model(model.eval(), example.numpy())
+    console.print(f"[green]{stage_name}[/] -> {out.model_path} ({out.epochs_run} epochs run, "
                   f"started at epoch {out.resumed_from_epoch})")
+
+
+def _pipeline_key(params_path: Path) -> str:
+    """Stage runs of one configuration nest under one MLflow pipeline run."""
+    from .pipeline.fingerprint import file_digest
+
+    return file_digest(params_path)[:16]
+
+
+def _register_train_command(command: str, stage_name: str, data_attr: str) -> None:
+    def command_fn(params: Path = ParamsOption, resume: bool = ResumeOption) -> None:
+        _train_stage(params, stage_name, data_attr, resume)
+
+    command_fn.__doc__ = (f"Train the `{stage_name}` stage on the configured {data_attr} set "
+                          f"(models/{stage_name}/model.pt).")
+    app.command(command)(command_fn)
+
+
+for _command, (_stage, _data) in TRAIN_STAGES.items():
+    _register_train_command(_command, _stage, _data)
 
 
 @app.command()
 def evaluate(
     params: Path = ParamsOption,
-    model: Path = typer.Option(Path("models/video/model.pt"), help="Model file to evaluate."),
+    model: Path = typer.Option(Path("models/train_video/model.pt"), help="Model to evaluate."),
     reports: Path = Path("reports"),
 ) -> None:
     """CMC / mAP / mINP on the configured video set's query and gallery."""
@@ -106,7 +153,8 @@ def evaluate(
 
     p = _params(params)
     with mlflow_run(p.tracking.experiment, "evaluate", p.tracking.tracking_uri,
-                    tags={"vreid.stage": "evaluate", "vreid.model_path": str(model)}) as logger:
+                    tags={"vreid.stage": "evaluate", "vreid.model_path": str(model)},
+                    parent_key=_pipeline_key(params)) as logger:
         logger.log_params(to_flat_dict(p.eval, "eval."))
         out = _run_stage(stage, p, model, reports, logger)
     m = out.metrics

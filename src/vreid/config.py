@@ -90,10 +90,56 @@ class TrainConfig:
         LossTerm("cross_entropy", 1.0, {"label_smoothing": 0.1}),
         LossTerm("triplet", 1.0, {"margin": 0.3}),
     )
-    num_workers: int = 0
-    threads: int = 0  # 0: torch's default
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """One re-ID training stage: which model, on what input, trained how."""
+
+    model: ModelConfig = ModelConfig()
+    input: InputConfig = InputConfig()
+    train: TrainConfig = TrainConfig()
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """Where and how fast things run; never changes results' meaning (not fingerprinted)."""
+
     device: str = "auto"
+    threads: int = 0  # 0: torch's default
+    num_workers: int = 0
     amp: bool = False
+
+
+@dataclass(frozen=True)
+class ParsingTrainConfig:
+    """Parser training settings (tiny CPU profile by default).
+
+    Paper profile: model={"backbone": "inception_v3", "aspp_rates": [6, 12, 18],
+    "aspp_channels": 256, "pretrained": <local ImageNet weights>}, height=width=512,
+    batch_size=8, optimizer="sgd", lr=0.01, head_lr_mult=10. The tiny profile's ASPP rates
+    (1, 2, 3) are scaled to its 6x3 feature map (at 6/12/18 every atrous tap but the
+    centre would fall in the zero padding).
+    """
+
+    model: dict[str, Any] = field(default_factory=lambda: {
+        "backbone": "resnet", "depth": 18, "aspp_rates": [1, 2, 3], "aspp_channels": 32})
+    height: int = 96
+    width: int = 48
+    flip: float = 0.5
+    epochs: int = 15
+    batch_size: int = 8
+    eval_batch_size: int = 16
+    optimizer: str = "adam"  # adam | sgd (Nesterov, appendix D)
+    lr: float = 0.003
+    head_lr_mult: float = 3.0  # ASPP + classifier lr = lr * this (paper: 10)
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    warmup_epochs: int = 1
+    warmup_factor: float = 0.1
+    milestones: tuple[int, ...] = (12,)
+    gamma: float = 0.1
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -128,9 +174,11 @@ class TrackingConfig:
 class Params:
     data: DataConfig = DataConfig()
     synth: SynthConfig = SynthConfig()
-    model: ModelConfig = ModelConfig()
-    input: InputConfig = InputConfig()
-    train: TrainConfig = TrainConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
+    parsing: ParsingTrainConfig = ParsingTrainConfig()
+    pretrain_image: StageConfig = StageConfig()
+    finetune_image: StageConfig = StageConfig()
+    train_video: StageConfig = StageConfig()
     eval: EvalConfig = EvalConfig()
     tracking: TrackingConfig = TrackingConfig()
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 from PIL import Image
 
-from vreid.data.clip_dataset import TestTracklets, TrainClips, read_frame, relabel
+from vreid.data.clip_dataset import TrackletFrames, TrainClips, read_frame, relabel
 from vreid.data.index import DatasetFormatError, Tracklet
 from vreid.data.transforms import build_transform
 
@@ -48,6 +48,6 @@ def test_clip_sampling_reproducible_per_epoch(tmp_path):
 
 
 def test_test_tracklets_returns_all_frames(tmp_path):
-    ds = TestTracklets([Tracklet(frames(tmp_path, "q", 6, (9, 9, 9)), 1, 0)],
+    ds = TrackletFrames([Tracklet(frames(tmp_path, "q", 6, (9, 9, 9)), 1, 0)],
                        build_transform(16, 8, train=False))
     assert ds[0].shape == (6, 3, 16, 8)

@@ -7,6 +7,19 @@ import yaml
 
 from vreid.config import load_params
 
+_PARSER = {"backbone": "resnet", "depth": 18, "aspp_rates": [1, 2], "aspp_channels": 8}
+_TRAIN = {"epochs": 2, "ids_per_batch": 3, "instances_per_id": 2, "iters_per_epoch": 2,
+          "warmup_epochs": 1, "milestones": [1]}
+
+
+def _stage(name, extra, clip_len=2, losses=None):
+    kwargs = {"parser": _PARSER, "parser_checkpoint": "models/parsing/model.pt",
+              "parser_size": [64, 32], **extra}
+    train = dict(_TRAIN, **({"losses": losses} if losses else {}))
+    return {"model": {"name": name, "kwargs": kwargs},
+            "input": {"height": 32, "width": 16, "clip_len": clip_len}, "train": train}
+
+
 TINY = {
     "data": {
         "synthetic_root": "data/synthetic",
@@ -23,10 +36,15 @@ TINY = {
                   "images_per_cam": [2, 2], "num_distractors": 2, "num_junk": 1},
         "parsing": {"num_train": 4, "num_val": 2, "height": [64, 64], "width": [32, 32]},
     },
-    "model": {"name": "resnet_tap", "kwargs": {"depth": 18}},
-    "input": {"height": 32, "width": 16, "clip_len": 2},
-    "train": {"epochs": 2, "ids_per_batch": 3, "instances_per_id": 2, "iters_per_epoch": 2,
-              "warmup_epochs": 1, "milestones": [1], "threads": 1},
+    "runtime": {"device": "cpu", "threads": 1},
+    "parsing": {"model": _PARSER, "height": 64, "width": 32, "epochs": 1, "batch_size": 2,
+                "milestones": [1]},
+    "pretrain_image": _stage("egoreid_frame", {}, clip_len=1),
+    "finetune_image": _stage("egoreid_frame", {"extractor_checkpoint":
+                                               "models/pretrain_image/model.pt"}, clip_len=1),
+    "train_video": _stage("egoreid", {"extractor_checkpoint": "models/finetune_image/model.pt",
+                                      "channels": 16},
+                          losses=[{"name": "region_cross_entropy"}]),
     "eval": {"batch_size": 16, "max_rank": 20},
     "tracking": {"experiment": "vreid-test"},
 }

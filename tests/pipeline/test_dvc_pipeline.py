@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[2]
+STAGES = ("prepare", "validate", "pretrain_parsing", "pretrain_image", "finetune_image",
+          "train_video", "evaluate")
 
 
 def run(cmd, cwd, env):
@@ -31,7 +35,7 @@ def test_dvc_repro_runs_stages_tracks_mlflow_and_reruns_only_what_changed(
     run(dvc + ["init", "--no-scm", "-q"], work, env)
 
     first = run(dvc + ["repro"], work, env)
-    for stage in ("prepare", "validate", "train", "evaluate"):
+    for stage in STAGES:
         assert f"Running stage '{stage}'" in first
     metrics = json.loads((work / "reports" / "metrics.json").read_text())
     assert 0 <= metrics["rank1"] <= 1 and 0 <= metrics["mAP"] <= 1
@@ -41,12 +45,13 @@ def test_dvc_repro_runs_stages_tracks_mlflow_and_reruns_only_what_changed(
     second = run(dvc + ["repro"], work, env)
     assert "Running stage" not in second
 
-    # A training param changes: only train and evaluate run again.
-    text = (work / "params.yaml").read_text().replace("epochs: 2", "epochs: 3")
-    (work / "params.yaml").write_text(text)
+    # A video-training param changes: only train_video and evaluate run again.
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    params["train_video"]["train"]["epochs"] = 3
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     third = run(dvc + ["repro"], work, env)
-    assert "Running stage 'train'" in third and "Running stage 'evaluate'" in third
-    assert "Running stage 'prepare'" not in third and "Running stage 'validate'" not in third
+    ran = [s for s in STAGES if f"Running stage '{s}'" in third]
+    assert ran == ["train_video", "evaluate"], third
 
     import mlflow
 
@@ -54,10 +59,19 @@ def test_dvc_repro_runs_stages_tracks_mlflow_and_reruns_only_what_changed(
     exp = client.get_experiment_by_name("vreid-test")
     runs = client.search_runs([exp.experiment_id])
     stages = sorted(r.data.tags.get("vreid.stage") for r in runs)
-    assert stages == ["evaluate", "evaluate", "train_video", "train_video"]
+    assert stages == sorted(["pipeline", "pipeline", "pretrain_parsing", "pretrain_image",
+                             "finetune_image", "train_video", "train_video", "evaluate",
+                             "evaluate"])
+    parents = {r.info.run_id for r in runs if r.data.tags["vreid.stage"] == "pipeline"}
+    children = [r for r in runs if r.data.tags["vreid.stage"] != "pipeline"]
+    assert all(r.data.tags.get("mlflow.parentRunId") in parents for r in children)
     train_run = next(r for r in runs if r.data.tags["vreid.stage"] == "train_video")
     history = client.get_metric_history(train_run.info.run_id, "train/loss_total")
     assert len(history) >= 1 and train_run.data.params["train.lr"]
+    parsing_run = next(r for r in runs if r.data.tags["vreid.stage"] == "pretrain_parsing")
+    assert "parsing/val/mIoU" in parsing_run.data.metrics
+    artifacts = [a.path for a in client.list_artifacts(parsing_run.info.run_id)]
+    assert "parsing_overlays.png" in artifacts
     assert client.search_logged_models([exp.experiment_id])  # the model itself is logged
     eval_run = next(r for r in runs if r.data.tags["vreid.stage"] == "evaluate")
     assert "rank1" in eval_run.data.metrics

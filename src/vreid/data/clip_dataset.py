@@ -62,7 +62,7 @@ class TrainClips(Dataset):
         return self.transform(clip), self.labels[index], t.camid
 
 
-class TestTracklets(Dataset):
+class TrackletFrames(Dataset):
     """Item i: every frame of tracklet i as [N, C, H, W] (clip splitting is the extractor's)."""
 
     def __init__(self, tracklets: Sequence[Tracklet], transform: Callable) -> None:

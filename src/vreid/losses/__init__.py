@@ -12,12 +12,15 @@ import torch
 from torch import nn
 
 from ..registry import Registry
-from .cross_entropy import CrossEntropyLabelSmooth
+from .cross_entropy import CrossEntropyLabelSmooth, RegionCrossEntropy
+from .segmentation import PixelCrossEntropy
 from .triplet import BatchHardTriplet
 
 LOSSES: Registry = Registry("loss")
 LOSSES.register("cross_entropy")(CrossEntropyLabelSmooth)
 LOSSES.register("triplet")(BatchHardTriplet)
+LOSSES.register("pixel_cross_entropy")(PixelCrossEntropy)
+LOSSES.register("region_cross_entropy")(RegionCrossEntropy)
 
 
 class CompositeLoss(nn.Module):

@@ -16,3 +16,19 @@ class CrossEntropyLabelSmooth(nn.Module):
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits, targets, label_smoothing=self.label_smoothing)
+
+
+class RegionCrossEntropy(nn.Module):
+    """EgoReID's loss: one classifier per body region, the mean of their CE losses (sec. 6.1)."""
+
+    uses = "region_logits"
+
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        self.label_smoothing = label_smoothing
+
+    def forward(self, region_logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        # region_logits: [R, B, num_classes]
+        losses = [F.cross_entropy(logits, targets, label_smoothing=self.label_smoothing)
+                  for logits in region_logits]
+        return torch.stack(losses).mean()

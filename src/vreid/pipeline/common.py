@@ -28,30 +28,43 @@ def set_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Temp file in the same folder, then rename: readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
 def atomic_write_json(path: str | Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+INIT_ONLY_KWARGS = ("parser_checkpoint", "extractor_checkpoint", "pretrained")
+
+
 def save_model(path: str | Path, model: nn.Module, model_cfg: ModelConfig, num_classes: int,
                input_cfg: InputConfig) -> None:
-    """A self-describing model file: weights plus what is needed to rebuild the module."""
+    """A self-describing model file: weights plus what is needed to rebuild the module.
+
+    Kwargs that only initialise weights from other files (earlier stages' models, a
+    pretrained backbone) are dropped: the weights they gave are in the state dict.
+    """
+    kwargs = {k: v for k, v in model_cfg.kwargs.items() if k not in INIT_ONLY_KWARGS}
     atomic_torch_save(
         {
             "model_name": model_cfg.name,
-            "model_kwargs": dict(model_cfg.kwargs),
+            "model_kwargs": kwargs,
             "num_classes": num_classes,
             "input": {"height": input_cfg.height, "width": input_cfg.width,
                       "clip_len": input_cfg.clip_len},

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ..config import EvalConfig, Params
-from ..data.clip_dataset import TestTracklets
+from ..data.clip_dataset import TrackletFrames
 from ..data.index import ReIDIndex
 from ..data.transforms import build_transform
 from ..engine import MetricLogger, NullLogger, extract_features
@@ -37,11 +37,11 @@ def _summary(result, ev: EvalConfig, prefix: str = "") -> dict[str, float]:
 def rank_metrics(model: nn.Module, index: ReIDIndex, params: Params, clip_len: int,
                  device: torch.device, rerank: bool) -> tuple[dict[str, float], list[float]]:
     """Extract query/gallery features once; score them plainly and, if asked, re-ranked."""
-    inp, ev = params.input, params.eval
+    inp, ev = params.train_video.input, params.eval
     transform = build_transform(inp.height, inp.width, train=False)
     qf, gf = (
-        extract_features(model, TestTracklets(split, transform), clip_len, ev.batch_size, device,
-                         params.train.num_workers)
+        extract_features(model, TrackletFrames(split, transform), clip_len, ev.batch_size, device,
+                         params.runtime.num_workers)
         for split in (index.query, index.gallery)
     )
     ids = ([t.pid for t in index.query], [t.pid for t in index.gallery],
@@ -67,18 +67,18 @@ def evaluate(
     logger: MetricLogger | None = None,
 ) -> EvalOutput:
     """Writes reports/metrics.json (DVC metrics) and reports/cmc.csv (DVC plot data)."""
-    set_threads(params.train.threads)
+    set_threads(params.runtime.threads)
     logger = logger or NullLogger()
-    device = resolve_device(params.train.device)
+    device = resolve_device(params.runtime.device)
     index = read_configured(params.data.video)
     model, saved = load_model(model_path)
-    clip_len = saved.get("input", {}).get("clip_len", params.input.clip_len)
+    clip_len = saved.get("input", {}).get("clip_len", params.train_video.input.clip_len)
     metrics, cmc = rank_metrics(model, index, params, clip_len, device,
                                 rerank=params.eval.rerank.enabled)
     untrained_cmc = None
     if params.eval.untrained_baseline:
         # Same architecture, random initialisation from the training seed: the floor.
-        torch.manual_seed(params.train.seed)
+        torch.manual_seed(params.train_video.train.seed)
         untrained = build_model(saved["model_name"], num_classes=saved["num_classes"],
                                 **saved["model_kwargs"])
         base, untrained_cmc = rank_metrics(untrained, index, params, clip_len, device,

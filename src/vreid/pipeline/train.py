@@ -1,9 +1,14 @@
-"""The video training stage: one function shared by the CLI/DVC, Prefect and Ray Tune."""
+"""Re-ID training stages (image pretraining, image fine-tuning, video training).
+
+One function, `train_reid`, shared by the CLI/DVC, Prefect and Ray Tune; a stage is a
+`StageConfig` (model, input, train) plus the dataset it trains on. An image stage is
+the clip_len=1 case: each item is one frame (a random frame of a tracklet for video
+sets, the image itself for image sets).
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -11,7 +16,7 @@ from typing import Sequence
 import torch
 from torch.utils.data import DataLoader
 
-from ..config import Params, to_flat_dict
+from ..config import DatasetRef, RuntimeConfig, StageConfig, TrainConfig
 from ..data.clip_dataset import TrainClips
 from ..data.sampling import IdentitySampler
 from ..data.transforms import build_transform
@@ -20,6 +25,7 @@ from ..engine.schedule import warmup_multistep
 from ..losses import build_losses
 from ..models import build_model
 from .common import read_configured, resolve_device, save_model, set_threads
+from .fingerprint import fingerprint, upstream_files
 
 
 @dataclass
@@ -30,8 +36,7 @@ class TrainOutput:
     final_metrics: dict[str, float]
 
 
-def build_optimizer(params: Params, model: torch.nn.Module) -> torch.optim.Optimizer:
-    t = params.train
+def build_optimizer(t: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
     trainable = [p for p in model.parameters() if p.requires_grad]
     if t.optimizer == "adam":
         return torch.optim.Adam(trainable, lr=t.lr, weight_decay=t.weight_decay)
@@ -41,55 +46,54 @@ def build_optimizer(params: Params, model: torch.nn.Module) -> torch.optim.Optim
     raise ValueError(f"train.optimizer must be 'adam' or 'sgd', got {t.optimizer!r}")
 
 
-def train_video(
-    params: Params,
+def run_fingerprint(stage: StageConfig, dataset: DatasetRef) -> str:
+    """Settings that change what a checkpoint holds; epochs does not (more epochs resume)."""
+    train = dataclasses.replace(stage.train, epochs=0)
+    return fingerprint(stage.model, stage.input, train, dataset,
+                       upstream_files(stage.model.kwargs))
+
+
+def train_reid(
+    stage: StageConfig,
+    dataset: DatasetRef,
+    runtime: RuntimeConfig = RuntimeConfig(),
     out_dir: str | Path = "models/video",
     checkpoint_dir: str | Path = "checkpoints/video",
     logger: MetricLogger | None = None,
     hooks: Sequence[Hook] = (),
     resume: bool = True,
 ) -> TrainOutput:
-    """Train the configured model on the configured video set's train split.
+    """Train `stage.model` on the train split of `dataset`.
 
     Checkpoints each epoch into `checkpoint_dir` and resumes from the last one there
-    (a run killed mid-way continues where it stopped); writes `out_dir/model.pt`
-    atomically at the end, so a failed run leaves the previous model in place.
+    when its fingerprint matches (a run killed mid-way continues where it stopped);
+    writes `out_dir/model.pt` atomically at the end, so a failed run leaves the
+    previous model in place.
     """
-    t, inp = params.train, params.input
-    set_threads(t.threads)
+    t, inp = stage.train, stage.input
+    set_threads(runtime.threads)
     torch.manual_seed(t.seed)
     logger = logger or NullLogger()
-    index = read_configured(params.data.video)
+    index = read_configured(dataset)
     transform = build_transform(inp.height, inp.width, train=True, flip=inp.flip, pad=inp.pad,
                                 random_erasing=inp.random_erasing)
-    dataset = TrainClips(index.train, inp.clip_len, inp.train_sampling, transform, seed=t.seed)
-    sampler = IdentitySampler(dataset.labels, t.ids_per_batch, t.instances_per_id,
+    clips = TrainClips(index.train, inp.clip_len, inp.train_sampling, transform, seed=t.seed)
+    sampler = IdentitySampler(clips.labels, t.ids_per_batch, t.instances_per_id,
                               num_batches=t.iters_per_epoch, seed=t.seed)
-    loader = DataLoader(dataset, batch_size=t.ids_per_batch * t.instances_per_id,
-                        sampler=sampler, num_workers=t.num_workers, drop_last=True)
-    num_classes = len(dataset.pid_to_label)
-    model = build_model(params.model.name, num_classes=num_classes, **params.model.kwargs)
-    optimizer = build_optimizer(params, model)
+    loader = DataLoader(clips, batch_size=t.ids_per_batch * t.instances_per_id,
+                        sampler=sampler, num_workers=runtime.num_workers, drop_last=True)
+    num_classes = len(clips.pid_to_label)
+    model = build_model(stage.model.name, num_classes=num_classes, **stage.model.kwargs)
+    optimizer = build_optimizer(t, model)
     scheduler = warmup_multistep(optimizer, t.warmup_epochs, t.warmup_factor, t.milestones,
                                  t.gamma)
-    checkpoints = CheckpointHook(checkpoint_dir, resume=resume, fingerprint=run_fingerprint(params))
+    checkpoints = CheckpointHook(checkpoint_dir, resume=resume,
+                                 fingerprint=run_fingerprint(stage, dataset))
     trainer = Trainer(model, build_losses(t.losses), optimizer, scheduler, loader,
-                      device=resolve_device(t.device), amp=t.amp, seed=t.seed,
+                      device=resolve_device(runtime.device), amp=runtime.amp, seed=t.seed,
                       hooks=[checkpoints, MetricsHook(logger), *hooks])
     result = trainer.fit(t.epochs)
     model_path = Path(out_dir) / "model.pt"
-    save_model(model_path, model.cpu(), params.model, num_classes, inp)
+    save_model(model_path, model.cpu(), stage.model, num_classes, inp)
     final = result.history[-1] if result.history else {}
     return TrainOutput(model_path, result.epochs_run, result.start_epoch, final)
-
-
-# Settings that change where checkpoints come from; threads/device/epochs do not.
-_NOT_IN_FINGERPRINT = {"train.threads", "train.num_workers", "train.device", "train.epochs"}
-
-
-def run_fingerprint(params: Params) -> str:
-    flat = {f"{section}.{k}": v
-            for section in ("data", "model", "input", "train")
-            for k, v in to_flat_dict(getattr(params, section)).items()}
-    kept = {k: v for k, v in flat.items() if k not in _NOT_IN_FINGERPRINT}
-    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -46,15 +46,37 @@ class MlflowLogger:
         self._mlflow.pytorch.log_model(model, name=name, input_example=input_example)
 
 
+def _pipeline_parent(mlflow: Any, experiment_id: str, key: str) -> str:
+    """The pipeline run of this configuration: found by its key, created if absent."""
+    found = mlflow.search_runs(
+        [experiment_id], filter_string=f"tags.`vreid.pipeline_key` = '{key}'",
+        max_results=1, output_format="list")
+    if found:
+        return found[0].info.run_id
+    client = mlflow.MlflowClient()
+    run = client.create_run(experiment_id, run_name=f"pipeline-{key[:8]}",
+                            tags={"vreid.pipeline_key": key, "vreid.stage": "pipeline"})
+    client.set_terminated(run.info.run_id)
+    return run.info.run_id
+
+
 @contextmanager
 def mlflow_run(
-    experiment: str, run_name: str, configured_uri: str = "", tags: Mapping[str, str] | None = None
+    experiment: str,
+    run_name: str,
+    configured_uri: str = "",
+    tags: Mapping[str, str] | None = None,
+    parent_key: str | None = None,
 ) -> Iterator[MlflowLogger]:
+    """One stage run; with `parent_key`, nested under that configuration's pipeline run."""
     disable_telemetry()
     import mlflow
     import mlflow.pytorch  # noqa: F401  (log_torch_model needs the flavour loaded)
 
     mlflow.set_tracking_uri(tracking_uri(configured_uri))
-    mlflow.set_experiment(experiment)
-    with mlflow.start_run(run_name=run_name, tags=dict(tags or {})) as run:
+    experiment_id = mlflow.set_experiment(experiment).experiment_id
+    tags = dict(tags or {})
+    if parent_key:
+        tags["mlflow.parentRunId"] = _pipeline_parent(mlflow, experiment_id, parent_key)
+    with mlflow.start_run(run_name=run_name, tags=tags) as run:
         yield MlflowLogger(mlflow, run.info.run_id)

@@ -1,0 +1,241 @@
+"""EgoReID (paper 000, sec. 4): human-parsing regions + per-region 3D-conv video module.
+
+Two registered models share the frame level (sec. 4.1-4.2):
+- `egoreid_frame`: frame CNN + frozen parser; per frame, the feature maps are pooled
+  under each region mask (foreground, upper body, lower body) and globally, and the
+  vectors are averaged over the clip. It is the image model of the training chain's
+  image pretraining and fine-tuning steps, and the frame-average (SPReID-style)
+  baseline of the paper's table 3.
+- `egoreid`: the full video model (sec. 4.3): region feature-map sequences -> per-region
+  3D-conv module (multi-scale) -> shared feature weighting -> GAP x weight; one
+  classifier per region (loss = mean of the region losses); plus the global feature Gf
+  (average of the frame feature maps, GAP). Test embedding: the concatenation.
+
+Frame maps are upsampled (bilinear) to `upsample` x their size and the parser's region
+masks are resized (area) to the same size (sec. 4.1: features "scaled up to the size
+of the segmentation maps").
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data.regions import REGION_NAMES, region_masks
+from ..engine.checkpoint import load_checkpoint
+from .backbones import BACKBONES
+from .heads import BNNeck
+from .parsing import build_parsing_net
+from .region_video import FeatureWeighting, RegionVideoModule
+from .registry import MODELS
+
+REGION_ALIASES = {"fg": "foreground", "ub": "upper_body", "lb": "lower_body"}
+
+
+def _region_indices(regions: Sequence[str]) -> list[int]:
+    names = [REGION_ALIASES.get(r, r) for r in regions]
+    unknown = [n for n in names if n not in REGION_NAMES]
+    if unknown or not names:
+        raise ValueError(f"regions must be a non-empty subset of {REGION_NAMES} "
+                         f"(or fg/ub/lb), got {list(regions)}")
+    return [REGION_NAMES.index(n) for n in names]
+
+
+def _load_part(module: nn.Module, path: str, prefix: str, what: str) -> None:
+    """Load `prefix`-ed tensors of a vreid model file into `module` (weights only)."""
+    state = load_checkpoint(path)
+    state = state.get("state_dict", state)
+    part = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    if not part:
+        raise ValueError(f"{path}: no '{prefix}*' weights for the {what}")
+    try:
+        module.load_state_dict(part)
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: {what} weights do not fit the configured {what} ({exc})") from None
+
+
+def _freeze(module: nn.Module) -> None:
+    module.eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+
+
+class ParsedFrames(nn.Module):
+    """Frame feature maps and parser region masks at a common (upsampled) size."""
+
+    def __init__(self, extractor: nn.Module, parser: nn.Module, regions: Sequence[str],
+                 upsample: int, freeze_extractor: bool,
+                 parser_size: Sequence[int] | None = None) -> None:
+        super().__init__()
+        self.extractor, self.parser = extractor, parser
+        # the parser sees frames at the size it was trained at (LIP stage's height x width)
+        self.parser_size = tuple(parser_size) if parser_size else None
+        self.region_index = _region_indices(regions)
+        self.upsample = upsample
+        self.freeze_extractor = freeze_extractor
+        _freeze(self.parser)  # trained on LIP first, frozen for the rest (sec. 6.1)
+        if freeze_extractor:
+            _freeze(self.extractor)
+
+    def train(self, mode: bool = True) -> "ParsedFrames":
+        super().train(mode)
+        self.parser.eval()  # frozen modules keep their BatchNorm statistics
+        if self.freeze_extractor:
+            self.extractor.eval()
+        return self
+
+    def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """frames [N, 3, H, W] -> (maps [N, C, h, w], up-maps [N, C, s, s'], masks [N, R, s, s'])."""
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_extractor):
+            maps = self.extractor(frames)
+        size = (maps.shape[-2] * self.upsample, maps.shape[-1] * self.upsample)
+        up = F.interpolate(maps, size=size, mode="bilinear", align_corners=False)
+        with torch.no_grad():
+            parser_in = frames
+            if self.parser_size and tuple(frames.shape[-2:]) != self.parser_size:
+                parser_in = F.interpolate(frames, size=self.parser_size, mode="bilinear",
+                                          align_corners=False)
+            probs = torch.softmax(self.parser(parser_in), dim=1)
+            masks = region_masks(probs)[:, self.region_index]
+            masks = F.interpolate(masks, size=size, mode="area")
+        return maps, up, masks
+
+
+def masked_average(maps: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Region pooling: [N, C, h, w] x [N, R, h, w] -> [N, R, C] mask-weighted means."""
+    weights = masks / masks.sum(dim=(2, 3), keepdim=True).clamp_min(1e-6)
+    return torch.einsum("nchw,nrhw->nrc", maps, weights)
+
+
+class EgoReIDFrameModel(nn.Module):
+    """Per-frame region + global pooling, averaged over the clip; BNNeck; one classifier."""
+
+    def __init__(self, frames: ParsedFrames, num_classes: int, use_global: bool = True) -> None:
+        super().__init__()
+        self.frames = frames
+        self.use_global = use_global
+        channels = frames.extractor.out_channels
+        parts = len(frames.region_index) + int(use_global)
+        self.head = BNNeck(channels * parts, num_classes)
+
+    def forward(self, clips: torch.Tensor) -> Any:
+        b, t = clips.shape[:2]
+        maps, up, masks = self.frames(clips.flatten(0, 1))
+        vectors = [masked_average(up, masks).flatten(1)]
+        if self.use_global:
+            vectors.append(maps.mean(dim=(2, 3)))
+        frame_vectors = torch.cat(vectors, dim=1).view(b, t, -1)
+        out = self.head(frame_vectors.mean(dim=1))
+        return out if self.training else out["embedding"]
+
+
+class EgoReIDVideoModel(nn.Module):
+    """The full EgoReID video model (sec. 4.3); see the module docstring."""
+
+    def __init__(self, frames: ParsedFrames, num_classes: int, channels: int,
+                 num_blocks: int, temporal_kernel: int, temporal_stride: int,
+                 multi_scale: bool, use_weights: bool, use_global: bool) -> None:
+        super().__init__()
+        self.frames = frames
+        in_ch = frames.extractor.out_channels
+        n_regions = len(frames.region_index)
+        self.video = nn.ModuleList(  # weights not shared across regions
+            RegionVideoModule(in_ch, channels, num_blocks, temporal_kernel, temporal_stride,
+                              multi_scale) for _ in range(n_regions))
+        out_ch = self.video[0].out_channels
+        self.weighting = FeatureWeighting(out_ch) if use_weights else None  # shared
+        self.classifiers = nn.ModuleList(nn.Linear(out_ch, num_classes) for _ in range(n_regions))
+        self.region_bn = nn.ModuleList(nn.BatchNorm1d(out_ch) for _ in range(n_regions))
+        self.use_global = use_global
+
+    def forward(self, clips: torch.Tensor) -> Any:
+        b, t = clips.shape[:2]
+        maps, up, masks = self.frames(clips.flatten(0, 1))
+        region_vectors, logits = [], []
+        for r, (video, classifier, bn) in enumerate(zip(self.video, self.classifiers,
+                                                        self.region_bn)):
+            seq = (up * masks[:, r : r + 1]).view(b, t, *up.shape[1:]).transpose(1, 2)
+            fmap = video(seq)  # [B, C', s, s']
+            vec = fmap.mean(dim=(2, 3))
+            if self.weighting is not None:
+                vec = vec * self.weighting(fmap)  # each region vector x its learned weight
+            region_vectors.append(vec)
+            logits.append(classifier(bn(vec)))
+        parts = [F.normalize(v, dim=1) for v in region_vectors]
+        if self.use_global:  # Gf: average of the frame feature maps, GAP
+            parts.append(F.normalize(maps.view(b, t, *maps.shape[1:]).mean(dim=(1, 3, 4)), dim=1))
+        embedding = torch.cat(parts, dim=1)
+        if not self.training:
+            return embedding
+        return {"embedding": embedding, "region_logits": torch.stack(logits),
+                "features": torch.cat(region_vectors, dim=1)}
+
+
+def _parsed_frames(backbone: dict | None, parser: dict | None, regions: Sequence[str],
+                   upsample: int, freeze_extractor: bool, extractor_checkpoint: str | None,
+                   parser_checkpoint: str | None, extractor_prefix: str,
+                   parser_size: Sequence[int] | None) -> ParsedFrames:
+    backbone = dict(backbone or {"name": "resnet", "depth": 18, "last_stride": 1})
+    extractor = BACKBONES.get(backbone.pop("name", "resnet"))(**backbone)
+    parser_net = build_parsing_net(**dict(parser or {}))
+    if parser_checkpoint:
+        _load_part(parser_net, parser_checkpoint, "", "parser")
+    if extractor_checkpoint:
+        _load_part(extractor, extractor_checkpoint, extractor_prefix, "frame extractor")
+    return ParsedFrames(extractor, parser_net, regions, upsample, freeze_extractor, parser_size)
+
+
+# Prefix of the frame extractor's weights inside an `egoreid_frame` model file.
+FRAME_EXTRACTOR_PREFIX = "frames.extractor."
+
+
+@MODELS.register("egoreid_frame")
+def build_egoreid_frame(
+    num_classes: int,
+    backbone: dict | None = None,
+    parser: dict | None = None,
+    regions: Sequence[str] = ("fg", "ub", "lb"),
+    use_global: bool = True,
+    upsample: int = 2,
+    parser_size: Sequence[int] | None = None,
+    parser_checkpoint: str | None = None,
+    extractor_checkpoint: str | None = None,
+) -> EgoReIDFrameModel:
+    """Image pretraining / fine-tuning model and the frame-average baseline (table 3).
+
+    `backbone`: BACKBONES name + kwargs of the frame extractor; `parser`: ParsingNet
+    kwargs; `*_checkpoint`: vreid model files of earlier stages (parser frozen).
+    """
+    frames = _parsed_frames(backbone, parser, regions, upsample, False, extractor_checkpoint,
+                            parser_checkpoint, FRAME_EXTRACTOR_PREFIX, parser_size)
+    return EgoReIDFrameModel(frames, num_classes, use_global)
+
+
+@MODELS.register("egoreid")
+def build_egoreid(
+    num_classes: int,
+    backbone: dict | None = None,
+    parser: dict | None = None,
+    regions: Sequence[str] = ("fg", "ub", "lb"),
+    use_global: bool = True,
+    use_weights: bool = True,
+    multi_scale: bool = True,
+    channels: int = 256,
+    num_blocks: int = 3,
+    temporal_kernel: int = 3,
+    temporal_stride: int = 2,
+    upsample: int = 2,
+    parser_size: Sequence[int] | None = None,
+    freeze_extractor: bool = True,
+    parser_checkpoint: str | None = None,
+    extractor_checkpoint: str | None = None,
+) -> EgoReIDVideoModel:
+    """The EgoReID video model; ablations (tables 2 and 4) are these keyword switches."""
+    frames = _parsed_frames(backbone, parser, regions, upsample, freeze_extractor,
+                            extractor_checkpoint, parser_checkpoint, FRAME_EXTRACTOR_PREFIX,
+                            parser_size)
+    return EgoReIDVideoModel(frames, num_classes, channels, num_blocks, temporal_kernel,
+                             temporal_stride, multi_scale, use_weights, use_global)

@@ -1,0 +1,125 @@
+"""Pre-training of the human parser on LIP (paper 000, sec. 4.2 and appendix D).
+
+One stage function shared by every front door. The paper trains Inception-V3 + ASPP
+on LIP at 512x512, batch 8, Nesterov SGD, learning rate 0.01 for the trunk and 0.1
+(x10) for ASPP and the classifier; the defaults below are the tiny CPU profile.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch.utils.data import DataLoader
+
+from ..config import InputConfig, ModelConfig, ParsingTrainConfig, RuntimeConfig
+from ..data.parsing_dataset import ParsingDataset
+from ..data.regions import LIP_CLASSES, NUM_LIP_CLASSES
+from ..engine import CheckpointHook, Hook, MetricLogger, MetricsHook, NullLogger, Trainer
+from ..engine.schedule import warmup_multistep
+from ..eval.segmentation import evaluate_segmentation
+from ..losses import build_losses
+from ..models import build_model
+from .common import atomic_write_json, read_configured, resolve_device, save_model, set_threads
+from .fingerprint import fingerprint
+from .overlays import parsing_overlay
+
+MODEL_NAME = "parsing_net"
+
+
+@dataclass
+class ParsingTrainOutput:
+    model_path: Path
+    metrics_path: Path
+    epochs_run: int
+    resumed_from_epoch: int
+    final_metrics: dict[str, float]
+    pixel_acc: float
+    mean_acc: float
+    mean_iou: float
+    seconds: float
+
+
+def build_parsing_optimizer(cfg: ParsingTrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    """Two parameter groups: trunk at `lr`, ASPP + classifier at `lr * head_lr_mult`."""
+    groups = [{"params": [p for p in model.backbone.parameters() if p.requires_grad], "lr": cfg.lr},
+              {"params": [p for p in model.head.parameters() if p.requires_grad],
+               "lr": cfg.lr * cfg.head_lr_mult}]
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum,
+                               weight_decay=cfg.weight_decay, nesterov=True)
+    raise ValueError(f"parsing optimizer must be 'adam' or 'sgd', got {cfg.optimizer!r}")
+
+
+def parsing_fingerprint(cfg: ParsingTrainConfig, parsing_ref: Any) -> str:
+    """What the checkpoints depend on: epochs and the eval batch size do not."""
+    kept = replace(cfg, epochs=0, eval_batch_size=0)
+    return fingerprint(kept, {"name": parsing_ref.name, "root": str(parsing_ref.root)})
+
+
+def pretrain_parsing(
+    params_section: ParsingTrainConfig,
+    parsing_ref: Any,
+    runtime: RuntimeConfig = RuntimeConfig(),
+    out_dir: str | Path = "models/parsing",
+    checkpoint_dir: str | Path = "checkpoints/parsing",
+    logger: MetricLogger | None = None,
+    hooks: Sequence[Hook] = (),
+    resume: bool = True,
+    metrics_path: str | Path = "reports/parsing_metrics.json",
+    overlay_path: str | Path | None = "reports/parsing_overlays.png",
+) -> ParsingTrainOutput:
+    """Train ParsingNet on the parsing set's train split, score it on its val split.
+
+    `parsing_ref`: anything with `.name` (a reader, e.g. "lip") and `.root`.
+    Checkpoints each epoch (resumed when the fingerprint matches); writes
+    `out_dir/model.pt` (see `common.save_model`) and `metrics_path` atomically.
+    """
+    cfg = params_section
+    started = time.perf_counter()
+    set_threads(runtime.threads)
+    torch.manual_seed(cfg.seed)
+    logger = logger or NullLogger()
+    index = read_configured(parsing_ref)
+    if not index.train or not index.val:
+        raise ValueError(f"parsing set {parsing_ref.root}: train and val must both be non-empty")
+    train_set = ParsingDataset(index.train, cfg.height, cfg.width, train=True, flip=cfg.flip)
+    loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True,
+                        num_workers=runtime.num_workers, drop_last=len(train_set) > cfg.batch_size)
+    model_cfg = ModelConfig(name=MODEL_NAME, kwargs=dict(cfg.model))
+    model = build_model(MODEL_NAME, num_classes=NUM_LIP_CLASSES, **model_cfg.kwargs)
+    optimizer = build_parsing_optimizer(cfg, model)
+    scheduler = warmup_multistep(optimizer, cfg.warmup_epochs, cfg.warmup_factor, cfg.milestones,
+                                 cfg.gamma)
+    device = resolve_device(runtime.device)
+    checkpoints = CheckpointHook(checkpoint_dir, resume=resume,
+                                 fingerprint=parsing_fingerprint(cfg, parsing_ref))
+    trainer = Trainer(model, build_losses([{"name": "pixel_cross_entropy"}]), optimizer, scheduler,
+                      loader, device=device, seed=cfg.seed,
+                      hooks=[checkpoints, MetricsHook(logger, prefix="parsing/train/"), *hooks])
+    result = trainer.fit(cfg.epochs)
+
+    val_loader = DataLoader(ParsingDataset(index.val, cfg.height, cfg.width, train=False),
+                            batch_size=cfg.eval_batch_size, num_workers=runtime.num_workers)
+    scores, _ = evaluate_segmentation(model, val_loader, NUM_LIP_CLASSES, device)
+    logger.log_metrics({"parsing/val/pixel_acc": scores.pixel_acc,
+                        "parsing/val/mean_acc": scores.mean_acc,
+                        "parsing/val/mIoU": scores.mean_iou}, step=cfg.epochs)
+
+    model_path = Path(out_dir) / "model.pt"
+    save_model(model_path, model.cpu(), model_cfg, NUM_LIP_CLASSES,
+               InputConfig(height=cfg.height, width=cfg.width, clip_len=1))
+    metrics_path = Path(metrics_path)
+    atomic_write_json(metrics_path, {**scores.to_dict(LIP_CLASSES), "num_val_images": len(index.val)})
+    logger.log_artifact(metrics_path)
+    if overlay_path:
+        logger.log_artifact(parsing_overlay(model, index.val, cfg.height, cfg.width, overlay_path))
+    final = result.history[-1] if result.history else {}
+    return ParsingTrainOutput(model_path, metrics_path, result.epochs_run, result.start_epoch, final,
+                              scores.pixel_acc, scores.mean_acc, scores.mean_iou,
+                              time.perf_counter() - started)

@@ -170,7 +170,9 @@ class EgoReIDVideoModel(nn.Module):
         embedding = torch.cat(parts, dim=1)
         if not self.training:
             return embedding
-        return {"embedding": embedding, "region_logits": torch.stack(logits),
+        region_logits = torch.stack(logits)
+        return {"embedding": embedding, "region_logits": region_logits,
+                "logits": region_logits.mean(dim=0),  # the regions' vote, for accuracy
                 "features": torch.cat(region_vectors, dim=1)}
 
 

@@ -166,6 +166,28 @@ def evaluate(
     console.print(f"[bold green]{line}[/]")
 
 
+@app.command()
+def ablate(
+    params: Path = ParamsOption,
+    variant: list[str] = typer.Option(None, help="Variants to run (default: all of them)."),
+) -> None:
+    """EgoReID ablations (paper 000 tables 2-4): one MLflow run per variant and
+    reports/egoreid_ablation.md. Needs the chain's parsing and fine-tuning models."""
+    from .pipeline.ablation import VARIANTS, run_ablation
+    from .tracking import mlflow_run
+
+    p = _params(params)
+    key = "ablation-" + _pipeline_key(params)
+
+    def run_context(name: str):
+        return mlflow_run(p.tracking.experiment, f"ablation: {name}", p.tracking.tracking_uri,
+                          tags={"vreid.stage": "ablation", "vreid.variant": name},
+                          parent_key=key)
+
+    _run_stage(run_ablation, p, variant or list(VARIANTS), run_context=run_context)
+    console.print(Path("reports/egoreid_ablation.md").read_text())
+
+
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
 

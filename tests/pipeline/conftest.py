@@ -85,3 +85,24 @@ def in_prepared(prepared, monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_params_writer():
     return write_tiny_params
+
+
+@pytest.fixture(scope="session")
+def chain_models(prepared):
+    """The tiny chain's parser and image models (pretrain + fine-tune), trained once."""
+    import os
+
+    from vreid.pipeline.pretrain_parsing import pretrain_parsing
+    from vreid.pipeline.train import train_reid
+
+    cwd = Path.cwd()
+    os.chdir(prepared)
+    try:
+        p = load_params("params.yaml")
+        pretrain_parsing(p.parsing, p.data.parsing, p.runtime)
+        for stage, data in (("pretrain_image", p.data.image), ("finetune_image", p.data.video)):
+            train_reid(getattr(p, stage), data, p.runtime, Path("models") / stage,
+                       Path("checkpoints") / stage)
+    finally:
+        os.chdir(cwd)
+    return prepared

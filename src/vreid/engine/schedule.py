@@ -1,4 +1,4 @@
-"""Linear warm-up followed by a step (multi-step) decay, per epoch."""
+"""Optimizers and the learning-rate schedule: linear warm-up, then step decay per epoch."""
 
 from __future__ import annotations
 
@@ -24,3 +24,14 @@ def warmup_multistep(
         return warm * gamma ** sum(epoch >= m for m in milestones)
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def make_optimizer(kind: str, params, lr: float, weight_decay: float,
+                   momentum: float = 0.9) -> torch.optim.Optimizer:
+    """Adam, or Nesterov SGD (the papers' choice); `params` may be parameter groups."""
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                               nesterov=True)
+    raise ValueError(f"optimizer must be 'adam' or 'sgd', got {kind!r}")

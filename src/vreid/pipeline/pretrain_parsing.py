@@ -19,7 +19,7 @@ from ..config import InputConfig, ModelConfig, ParsingTrainConfig, RuntimeConfig
 from ..data.parsing_dataset import ParsingDataset
 from ..data.regions import LIP_CLASSES, NUM_LIP_CLASSES
 from ..engine import CheckpointHook, Hook, MetricLogger, MetricsHook, NullLogger, Trainer
-from ..engine.schedule import warmup_multistep
+from ..engine.schedule import make_optimizer, warmup_multistep
 from ..eval.segmentation import evaluate_segmentation
 from ..losses import build_losses
 from ..models import build_model
@@ -48,12 +48,7 @@ def build_parsing_optimizer(cfg: ParsingTrainConfig, model: torch.nn.Module) -> 
     groups = [{"params": [p for p in model.backbone.parameters() if p.requires_grad], "lr": cfg.lr},
               {"params": [p for p in model.head.parameters() if p.requires_grad],
                "lr": cfg.lr * cfg.head_lr_mult}]
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum,
-                               weight_decay=cfg.weight_decay, nesterov=True)
-    raise ValueError(f"parsing optimizer must be 'adam' or 'sgd', got {cfg.optimizer!r}")
+    return make_optimizer(cfg.optimizer, groups, cfg.lr, cfg.weight_decay, cfg.momentum)
 
 
 def parsing_fingerprint(cfg: ParsingTrainConfig, parsing_ref: Any) -> str:

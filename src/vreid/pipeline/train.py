@@ -21,7 +21,7 @@ from ..data.clip_dataset import TrainClips
 from ..data.sampling import IdentitySampler
 from ..data.transforms import build_transform
 from ..engine import CheckpointHook, Hook, MetricLogger, MetricsHook, NullLogger, Trainer
-from ..engine.schedule import warmup_multistep
+from ..engine.schedule import make_optimizer, warmup_multistep
 from ..losses import build_losses
 from ..models import build_model
 from .common import read_configured, resolve_device, save_model, set_threads
@@ -38,12 +38,7 @@ class TrainOutput:
 
 def build_optimizer(t: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
     trainable = [p for p in model.parameters() if p.requires_grad]
-    if t.optimizer == "adam":
-        return torch.optim.Adam(trainable, lr=t.lr, weight_decay=t.weight_decay)
-    if t.optimizer == "sgd":
-        return torch.optim.SGD(trainable, lr=t.lr, momentum=t.momentum,
-                               weight_decay=t.weight_decay, nesterov=True)
-    raise ValueError(f"train.optimizer must be 'adam' or 'sgd', got {t.optimizer!r}")
+    return make_optimizer(t.optimizer, trainable, t.lr, t.weight_decay, t.momentum)
 
 
 def run_fingerprint(stage: StageConfig, dataset: DatasetRef) -> str:

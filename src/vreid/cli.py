@@ -79,7 +79,7 @@ def pretrain_parsing(params: Path = ParamsOption, resume: bool = ResumeOption) -
                         **to_flat_dict(p.data.parsing, "data.")})
         out = _run_stage(stage, p.parsing, p.data.parsing, p.runtime,
                          hooks=[RichProgressHook(p.parsing.epochs)], logger=log, resume=resume)
-        log.log_artifact(out.model_path)
+        _log_model(log, p, out.model_path, (1, 3, p.parsing.height, p.parsing.width))
     console.print(f"[green]parser[/] -> {out.model_path}: pixel acc {out.pixel_acc:.1%}, "
                   f"mIoU {out.mean_iou:.1%} on {out.metrics_path}")
 
@@ -94,8 +94,6 @@ TRAIN_STAGES = {
 
 def _train_stage(params_path: Path, stage_name: str, data_attr: str, resume: bool) -> None:
     """Train one stage of the chain; log params, per-epoch metrics and the model to MLflow."""
-    import torch
-
     from .pipeline.train import train_reid
     from .progress import RichProgressHook
     from .tracking import mlflow_run
@@ -109,16 +107,22 @@ def _train_stage(params_path: Path, stage_name: str, data_attr: str, resume: boo
         out = _run_stage(train_reid, stage, dataset, p.runtime, Path("models") / stage_name,
                          Path("checkpoints") / stage_name, log, [RichProgressHook(stage.train.epochs)],
                          resume)
-        log.log_artifact(out.model_path)
-        if p.tracking.log_model:
-            from .pipeline.common import load_model
-
-            model, _ = load_model(out.model_path)
-            inp = stage.input
-            example = torch.zeros(1, inp.clip_len, 3, inp.height, inp.width)
-            log.log_torch_model(model.eval(), example.numpy())
+        inp = stage.input
+        _log_model(log, p, out.model_path, (1, inp.clip_len, 3, inp.height, inp.width))
     console.print(f"[green]{stage_name}[/] -> {out.model_path} ({out.epochs_run} epochs run, "
                   f"started at epoch {out.resumed_from_epoch})")
+
+
+def _log_model(log, p: Params, model_path: Path, example_shape: tuple[int, ...]) -> None:
+    """The model file as an artifact and, unless switched off, as an MLflow model."""
+    log.log_artifact(model_path)
+    if p.tracking.log_model:
+        import torch
+
+        from .pipeline.common import load_model
+
+        model, _ = load_model(model_path)
+        log.log_torch_model(model.eval(), torch.zeros(example_shape).numpy())
 
 
 def _pipeline_key(params_path: Path) -> str:

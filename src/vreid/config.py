@@ -20,10 +20,16 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DatasetRef:
-    """A dataset on disk: a reader name and the root folder it reads."""
+    """A dataset on disk: a reader name and the root folder it reads.
+
+    `union` merges several sets with identity offsets (paper 000 pretrains on ten image
+    sets): give `sources`, e.g. `{name: union, sources: [{name: market1501, root: ...},
+    {name: mars, root: ...}]}`, and leave `root` empty.
+    """
 
     name: str
-    root: str
+    root: str = ""
+    sources: tuple["DatasetRef", ...] = ()
 
 
 @dataclass(frozen=True)

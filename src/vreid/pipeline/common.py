@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..config import InputConfig, ModelConfig
+from ..config import DatasetRef, InputConfig, ModelConfig
 from ..data.readers import read_dataset
 from ..engine.checkpoint import atomic_torch_save, load_checkpoint
 from ..models import build_model
@@ -86,5 +86,8 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     return model, state
 
 
-def read_configured(ref) -> Any:
+def read_configured(ref: DatasetRef) -> Any:
+    """Read a configured dataset through the readers (a union reads each of its sources)."""
+    if ref.sources:
+        return read_dataset(ref.name, [(s.name, s.root) for s in ref.sources])
     return read_dataset(ref.name, ref.root)

@@ -7,7 +7,9 @@ from vreid.eval import evaluate_rank
 
 
 def loop_oracle(dist, qp, gp, qc, gc, max_rank):
-    cmcs, aps, inps = [], [], []
+    """Per query: stable argsort, drop same pid + camera, score; CMC padded to max_rank."""
+    max_rank = min(max_rank, dist.shape[1])
+    cmcs, aps, inps, ap_rows = [], [], [], np.full(len(qp), np.nan)
     for i in range(len(qp)):
         order = np.argsort(dist[i], kind="stable")
         keep = [j for j in order if not (gp[j] == qp[i] and gc[j] == qc[i])]
@@ -15,11 +17,12 @@ def loop_oracle(dist, qp, gp, qc, gc, max_rank):
         if not matches.any():
             continue
         cmc = np.minimum(matches.cumsum(), 1)[:max_rank]
-        cmcs.append(cmc)
+        cmcs.append(np.concatenate([cmc, np.ones(max_rank - len(cmc))]))
         hits = np.flatnonzero(matches)
         aps.append(np.mean([(k + 1) / (r + 1) for k, r in enumerate(hits)]))
+        ap_rows[i] = aps[-1]
         inps.append(len(hits) / (hits[-1] + 1))
-    return np.mean(cmcs, 0), np.mean(aps), np.mean(inps), len(aps)
+    return np.mean(cmcs, 0), np.mean(aps), np.mean(inps), len(aps), ap_rows
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -30,7 +33,7 @@ def test_matches_loop_oracle_on_random_cases(seed):
     qc, gc = rng.integers(0, 3, nq), rng.integers(0, 3, ng)
     dist = rng.integers(0, 20, (nq, ng)).astype(np.float32)  # many ties
     res = evaluate_rank(dist, qp, gp, qc, gc, max_rank=50, chunk=8)
-    cmc, m_ap, m_inp, valid = loop_oracle(dist, qp, gp, qc, gc, 50)
+    cmc, m_ap, m_inp, valid, _ = loop_oracle(dist, qp, gp, qc, gc, 50)
     np.testing.assert_allclose(res.cmc, cmc, atol=1e-12)
     assert res.mAP == pytest.approx(m_ap) and res.mINP == pytest.approx(m_inp)
     assert res.num_valid == valid
@@ -81,27 +84,8 @@ import torch  # noqa: E402
 from vreid.eval import compute_distance, evaluate_rank_features  # noqa: E402
 
 
-def padded_oracle(dist, qp, gp, qc, gc, max_rank):
-    """loop_oracle with each query's CMC padded to max_rank (kept gallery may be shorter)."""
-    max_rank = min(max_rank, dist.shape[1])
-    cmcs, aps, inps, ap_rows = [], [], [], np.full(len(qp), np.nan)
-    for i in range(len(qp)):
-        order = np.argsort(dist[i], kind="stable")
-        keep = [j for j in order if not (gp[j] == qp[i] and gc[j] == qc[i])]
-        matches = np.array([gp[j] == qp[i] for j in keep], dtype=float)
-        if not matches.any():
-            continue
-        cmc = np.minimum(matches.cumsum(), 1)[:max_rank]
-        cmcs.append(np.concatenate([cmc, np.ones(max_rank - len(cmc))]))
-        hits = np.flatnonzero(matches)
-        aps.append(np.mean([(k + 1) / (r + 1) for k, r in enumerate(hits)]))
-        ap_rows[i] = aps[-1]
-        inps.append(len(hits) / (hits[-1] + 1))
-    return np.mean(cmcs, 0), np.mean(aps), np.mean(inps), len(aps), ap_rows
-
-
 def assert_same(res, dist, qp, gp, qc, gc, max_rank):
-    cmc, m_ap, m_inp, valid, ap_rows = padded_oracle(np.asarray(dist), qp, gp, qc, gc, max_rank)
+    cmc, m_ap, m_inp, valid, ap_rows = loop_oracle(np.asarray(dist), qp, gp, qc, gc, max_rank)
     np.testing.assert_allclose(res.cmc, cmc, atol=1e-12)
     assert res.mAP == pytest.approx(m_ap, abs=1e-12) and res.mINP == pytest.approx(m_inp, abs=1e-12)
     assert res.num_valid == valid

@@ -7,7 +7,7 @@ from vreid.data.synth import LIP_CLASSES as SYNTH_LIP_CLASSES
 
 
 def test_class_order_matches_the_generator():
-    assert LIP_CLASSES == SYNTH_LIP_CLASSES and len(LIP_CLASSES) == 20
+    assert LIP_CLASSES is SYNTH_LIP_CLASSES and len(LIP_CLASSES) == 20
 
 
 def test_grouping():

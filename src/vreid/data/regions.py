@@ -39,12 +39,8 @@ from __future__ import annotations
 
 import torch
 
-#: LIP's class order (label value = index). The synthetic generator writes the same order.
-LIP_CLASSES: tuple[str, ...] = (
-    "Background", "Hat", "Hair", "Glove", "Sunglasses", "UpperClothes", "Dress", "Coat",
-    "Socks", "Pants", "Jumpsuits", "Scarf", "Skirt", "Face", "Left-arm", "Right-arm",
-    "Left-leg", "Right-leg", "Left-shoe", "Right-shoe",
-)
+from .synth.render import LIP_CLASSES  # the one definition of LIP's class order
+
 NUM_LIP_CLASSES = len(LIP_CLASSES)
 IGNORE_LABEL = 255
 

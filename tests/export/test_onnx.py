@@ -26,43 +26,20 @@ def test_every_registered_model_exports_with_parity(any_model_name, tiny_model_k
     assert max(diffs.values()) <= 1e-4, diffs
 
 
-class ClipMean(torch.nn.Module):
-    """A tiny clip model: frame conv -> mean over time and space -> linear."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = torch.nn.Conv2d(3, 4, 3)
-        self.fc = torch.nn.Linear(4, 2)
-
-    def forward(self, clips: torch.Tensor) -> torch.Tensor:
-        b, t = clips.shape[:2]
-        return self.fc(self.conv(clips.flatten(0, 1)).mean(dim=(2, 3)).view(b, t, -1).mean(1))
+def test_parity_detects_a_different_model(small_onnx, clip_mean):
+    model, path, shape = small_onnx
+    assert max(onnx_parity(model, path, shape, (3,)).values()) <= 1e-5
+    assert max(onnx_parity(clip_mean(), path, shape, (3,)).values()) > 1e-3  # other weights
 
 
-SHAPE = (2, 3, 8, 8)
-
-
-@pytest.fixture(scope="module")
-def small(tmp_path_factory):
-    torch.manual_seed(0)
-    model = ClipMean().eval()
-    return model, export_onnx(model, SHAPE, tmp_path_factory.mktemp("onnx") / "m.onnx")
-
-
-def test_parity_detects_a_different_model(small):
-    model, path = small
-    assert max(onnx_parity(model, path, SHAPE, (3,)).values()) <= 1e-5
-    assert max(onnx_parity(ClipMean(), path, SHAPE, (3,)).values()) > 1e-3  # other weights
-
-
-def test_export_batch_below_two_is_refused(tmp_path):
+def test_export_batch_below_two_is_refused(tmp_path, clip_mean):
     with pytest.raises(ValueError, match="export_batch"):
-        export_onnx(ClipMean(), SHAPE, tmp_path / "m.onnx", export_batch=1)
+        export_onnx(clip_mean(), (2, 3, 8, 8), tmp_path / "m.onnx", export_batch=1)
     assert not (tmp_path / "m.onnx").exists()
 
 
-def test_ort_session_refuses_unknown_level_and_missing_provider(small):
-    _, path = small
+def test_ort_session_refuses_unknown_level_and_missing_provider(small_onnx):
+    _, path, _ = small_onnx
     with pytest.raises(ValueError, match="optimisation"):
         ort_session(path, optimization="max")
     with pytest.raises(RuntimeError, match="NoSuchExecutionProvider"):

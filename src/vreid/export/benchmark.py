@@ -169,7 +169,9 @@ def benchmark_backends(model: nn.Module, onnx_path: str | Path | None,
         try:
             run = make_runner(backend, model, onnx_path, sample_shape, batch_sizes, device,
                               threads, ort_optimization)
-            rows = [time_calls(run, batches[b], frames_per_clip, warmup, iterations)
+            # torch.compile compiles on its first call: never time that one
+            calls = max(warmup, 1) if backend == "torch_compile" else warmup
+            rows = [time_calls(run, batches[b], frames_per_clip, calls, iterations)
                     for b in batch_sizes]
         except BackendUnavailable as exc:
             result.status[backend] = f"unavailable ({exc})"

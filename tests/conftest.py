@@ -47,6 +47,7 @@ TINY = {
                           losses=[{"name": "region_cross_entropy"}]),
     "eval": {"batch_size": 16, "max_rank": 20},
     "tracking": {"experiment": "vreid-test"},
+    "export": {"opset": 18},
     "benchmark": {"batch_sizes": [1, 2], "warmup": 0, "iterations": 1},
 }
 

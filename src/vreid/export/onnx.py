@@ -7,8 +7,6 @@ onnx / onnxruntime are imported inside the functions: importing this module cost
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -24,10 +22,11 @@ ORT_OPT_LEVELS = ("disable", "basic", "extended", "all")
 
 def export_onnx(model: nn.Module, sample_shape: Sequence[int], path: str | Path,
                 opset: int = 18, export_batch: int = 2) -> Path:
-    """Write `model`'s eval graph for inputs [B, *sample_shape] to `path` (atomically).
+    """Write `model`'s eval graph for inputs [B, *sample_shape] to `path`.
 
     The batch axis is dynamic; `export_batch` is the example batch traced (>= 2: torch.export
-    specialises sizes 0 and 1).
+    specialises sizes 0 and 1). The export stage writes to a temporary name and renames
+    the file once its parity is checked (vreid.pipeline.export).
     """
     if export_batch < 2:
         raise ValueError(f"export_batch must be >= 2 (torch.export specialises 0/1), got {export_batch}")
@@ -42,14 +41,7 @@ def export_onnx(model: nn.Module, sample_shape: Sequence[int], path: str | Path,
             input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
             dynamic_shapes=({0: batch},),
             external_data=False, verbose=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        program.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    program.save(str(path))
     return path
 
 

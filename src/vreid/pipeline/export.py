@@ -45,10 +45,13 @@ def _tensorrt_engine(cfg: ExportConfig, model: nn.Module, onnx_path: Path,
         return {"tensorrt": f"unavailable ({reason})"}, None
     from ..export.tensorrt import TensorRTRunner, build_engine, tensorrt_parity
 
-    engine = build_engine(onnx_path, sample_shape, cfg.tensorrt_batch_sizes, cfg.tensorrt_fp16)
-    runner = TensorRTRunner(engine.serialized)
-    diffs = {f"tensorrt_parity.bs{b}.max_abs_diff": tensorrt_parity(model, runner, sample_shape, b)
-             for b in cfg.parity_batch_sizes}
+    try:
+        engine = build_engine(onnx_path, sample_shape, cfg.tensorrt_batch_sizes, cfg.tensorrt_fp16)
+        runner = TensorRTRunner(engine.serialized)
+        diffs = {f"tensorrt_parity.bs{b}.max_abs_diff":
+                 tensorrt_parity(model, runner, sample_shape, b) for b in cfg.parity_batch_sizes}
+    except RuntimeError as exc:  # the ONNX file stands; the report says why no engine
+        return {"tensorrt": f"failed ({exc})"}, None
     path = out_dir / "model.engine"
     atomic_write_bytes(path, engine.serialized)
     return {"tensorrt": f"ok ({reason}, {engine.precision})", **diffs}, path

@@ -8,9 +8,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from .config import ConfigError, Params, load_params, to_flat_dict
+from .config import ConfigError, Params, load_params
 from .data.index import DatasetFormatError
 from .tracking.env import disable_telemetry
+from .tracking.stages import TRAIN_STAGES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Video-based person re-identification pipeline.")
@@ -67,82 +68,35 @@ def validate(params: Path = ParamsOption, reports: Path = Path("reports")) -> No
 @app.command("pretrain-parsing")
 def pretrain_parsing(params: Path = ParamsOption, resume: bool = ResumeOption) -> None:
     """Train the human parser on the configured LIP-layout set; report pixel acc / mIoU."""
-    from .pipeline.pretrain_parsing import pretrain_parsing as stage
     from .progress import RichProgressHook
-    from .tracking import mlflow_run
+    from .tracking.stages import pipeline_key, run_pretrain_parsing
 
     p = _params(params)
-    with mlflow_run(p.tracking.experiment, "pretrain_parsing", p.tracking.tracking_uri,
-                    tags={"vreid.stage": "pretrain_parsing"},
-                    parent_key=_pipeline_key(params)) as log:
-        log.log_params({**to_flat_dict(p.parsing, "parsing."),
-                        **to_flat_dict(p.data.parsing, "data.")})
-        out = _run_stage(stage, p.parsing, p.data.parsing, p.runtime,
-                         hooks=[RichProgressHook(p.parsing.epochs)], logger=log, resume=resume)
-        _log_model(log, p, out.model_path, (1, 3, p.parsing.height, p.parsing.width))
+    out = _run_stage(run_pretrain_parsing, p, pipeline_key(params),
+                     hooks=[RichProgressHook(p.parsing.epochs)], resume=resume)
     console.print(f"[green]parser[/] -> {out.model_path}: pixel acc {out.pixel_acc:.1%}, "
                   f"mIoU {out.mean_iou:.1%} on {out.metrics_path}")
 
 
-# The re-ID training stages of the chain: command -> (params section, dataset attribute).
-TRAIN_STAGES = {
-    "pretrain-image": ("pretrain_image", "image"),
-    "finetune-image": ("finetune_image", "video"),
-    "train-video": ("train_video", "video"),
-}
-
-
-def _train_stage(params_path: Path, stage_name: str, data_attr: str, resume: bool) -> None:
-    """Train one stage of the chain; log params, per-epoch metrics and the model to MLflow."""
-    from .pipeline.train import train_reid
-    from .progress import RichProgressHook
-    from .tracking import mlflow_run
-
-    p = _params(params_path)
-    stage = getattr(p, stage_name)
-    dataset = getattr(p.data, data_attr)
-    with mlflow_run(p.tracking.experiment, stage_name, p.tracking.tracking_uri,
-                    tags={"vreid.stage": stage_name}, parent_key=_pipeline_key(params_path)) as log:
-        log.log_params({**to_flat_dict(stage), **to_flat_dict(dataset, "data.")})
-        out = _run_stage(train_reid, stage, dataset, p.runtime, Path("models") / stage_name,
-                         Path("checkpoints") / stage_name, log, [RichProgressHook(stage.train.epochs)],
-                         resume)
-        inp = stage.input
-        _log_model(log, p, out.model_path, (1, inp.clip_len, 3, inp.height, inp.width))
-    console.print(f"[green]{stage_name}[/] -> {out.model_path} ({out.epochs_run} epochs run, "
-                  f"started at epoch {out.resumed_from_epoch})")
-
-
-def _log_model(log, p: Params, model_path: Path, example_shape: tuple[int, ...]) -> None:
-    """The model file as an artifact and, unless switched off, as an MLflow model."""
-    log.log_artifact(model_path)
-    if p.tracking.log_model:
-        import torch
-
-        from .pipeline.common import load_model
-
-        model, _ = load_model(model_path)
-        log.log_torch_model(model.eval(), torch.zeros(example_shape).numpy())
-
-
-def _pipeline_key(params_path: Path) -> str:
-    """Stage runs of one configuration nest under one MLflow pipeline run."""
-    from .pipeline.fingerprint import file_digest
-
-    return file_digest(params_path)[:16]
-
-
-def _register_train_command(command: str, stage_name: str, data_attr: str) -> None:
+def _register_train_command(stage_name: str, data_attr: str) -> None:
     def command_fn(params: Path = ParamsOption, resume: bool = ResumeOption) -> None:
-        _train_stage(params, stage_name, data_attr, resume)
+        from .progress import RichProgressHook
+        from .tracking.stages import pipeline_key, run_train_stage
+
+        p = _params(params)
+        epochs = getattr(p, stage_name).train.epochs
+        out = _run_stage(run_train_stage, p, stage_name, pipeline_key(params),
+                         hooks=[RichProgressHook(epochs)], resume=resume)
+        console.print(f"[green]{stage_name}[/] -> {out.model_path} ({out.epochs_run} epochs "
+                      f"run, started at epoch {out.resumed_from_epoch})")
 
     command_fn.__doc__ = (f"Train the `{stage_name}` stage on the configured {data_attr} set "
                           f"(models/{stage_name}/model.pt).")
-    app.command(command)(command_fn)
+    app.command(stage_name.replace("_", "-"))(command_fn)
 
 
-for _command, (_stage, _data) in TRAIN_STAGES.items():
-    _register_train_command(_command, _stage, _data)
+for _stage, _data in TRAIN_STAGES.items():
+    _register_train_command(_stage, _data)
 
 
 @app.command()
@@ -152,15 +106,10 @@ def evaluate(
     reports: Path = Path("reports"),
 ) -> None:
     """CMC / mAP / mINP on the configured video set's query and gallery."""
-    from .pipeline.evaluate import evaluate as stage
-    from .tracking import mlflow_run
+    from .tracking.stages import pipeline_key, run_evaluate
 
     p = _params(params)
-    with mlflow_run(p.tracking.experiment, "evaluate", p.tracking.tracking_uri,
-                    tags={"vreid.stage": "evaluate", "vreid.model_path": str(model)},
-                    parent_key=_pipeline_key(params)) as logger:
-        logger.log_params(to_flat_dict(p.eval, "eval."))
-        out = _run_stage(stage, p, model, reports, logger)
+    out = _run_stage(run_evaluate, p, model, reports, pipeline_key(params))
     m = out.metrics
     line = f"rank-1 {m['rank1']:.1%}  mAP {m['mAP']:.1%}"
     if "rr_rank1" in m:
@@ -177,18 +126,11 @@ def ablate(
 ) -> None:
     """EgoReID ablations (paper 000 tables 2-4): one MLflow run per variant and
     reports/egoreid_ablation.md. Needs the chain's parsing and fine-tuning models."""
-    from .pipeline.ablation import VARIANTS, run_ablation
-    from .tracking import mlflow_run
+    from .pipeline.ablation import VARIANTS
+    from .tracking.stages import pipeline_key, run_ablation
 
     p = _params(params)
-    key = "ablation-" + _pipeline_key(params)
-
-    def run_context(name: str):
-        return mlflow_run(p.tracking.experiment, f"ablation: {name}", p.tracking.tracking_uri,
-                          tags={"vreid.stage": "ablation", "vreid.variant": name},
-                          parent_key=key)
-
-    _run_stage(run_ablation, p, variant or list(VARIANTS), run_context=run_context)
+    _run_stage(run_ablation, p, variant or list(VARIANTS), "ablation-" + pipeline_key(params))
     console.print(Path("reports/egoreid_ablation.md").read_text())
 
 

@@ -1,4 +1,4 @@
-"""Tiny params and one prepared tiny dataset shared by the pipeline tests."""
+"""Tiny params and one prepared tiny dataset, shared by the pipeline, tracking and flow tests."""
 
 from pathlib import Path
 

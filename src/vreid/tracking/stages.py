@@ -1,0 +1,106 @@
+"""Stage functions run inside MLflow runs: the one tracked entry point per stage.
+
+Every front door (the CLI that dvc.yaml calls, the Prefect flows, the Ray Tune trials)
+calls these, so a stage logs the same params, metrics, artifacts and model whichever
+door started it. They take typed `Params` (a tuning trial passes an overridden copy)
+and the key of the MLflow pipeline run the stage nests under; `tags` adds run tags
+(a Prefect flow run id and URL, a Tune trial id).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from ..config import Params, to_flat_dict
+from .mlflow_run import MlflowLogger, mlflow_run
+
+if TYPE_CHECKING:  # the engine (torch) loads only when a stage runs
+    from ..engine.hooks import Hook
+
+# The re-ID training stages of the chain: params section -> dataset attribute of `data`.
+TRAIN_STAGES: dict[str, str] = {
+    "pretrain_image": "image",
+    "finetune_image": "video",
+    "train_video": "video",
+}
+
+
+def pipeline_key(params_path: str | Path) -> str:
+    """Stage runs of one configuration nest under one MLflow pipeline run."""
+    from ..pipeline.fingerprint import file_digest
+
+    return file_digest(params_path)[:16]
+
+
+def _stage_run(p: Params, stage: str, key: str | None, tags: Mapping[str, Any] | None):
+    return mlflow_run(p.tracking.experiment, stage, p.tracking.tracking_uri,
+                      tags={"vreid.stage": stage, **(tags or {})}, parent_key=key)
+
+
+def log_model(log: MlflowLogger, p: Params, model_path: Path,
+              example_shape: tuple[int, ...]) -> None:
+    """The model file as an artifact and, unless switched off, as an MLflow model."""
+    log.log_artifact(model_path)
+    if p.tracking.log_model:
+        import torch
+
+        from ..pipeline.common import load_model
+
+        model, _ = load_model(model_path)
+        log.log_torch_model(model.eval(), torch.zeros(example_shape).numpy())
+
+
+def run_pretrain_parsing(p: Params, key: str | None = None, hooks: Sequence["Hook"] = (),
+                         resume: bool = True, tags: Mapping[str, Any] | None = None):
+    from ..pipeline.pretrain_parsing import pretrain_parsing
+
+    with _stage_run(p, "pretrain_parsing", key, tags) as log:
+        log.log_params({**to_flat_dict(p.parsing, "parsing."),
+                        **to_flat_dict(p.data.parsing, "data.")})
+        out = pretrain_parsing(p.parsing, p.data.parsing, p.runtime, hooks=list(hooks),
+                               logger=log, resume=resume)
+        log_model(log, p, out.model_path, (1, 3, p.parsing.height, p.parsing.width))
+    return out
+
+
+def run_train_stage(p: Params, stage_name: str, key: str | None = None,
+                    hooks: Sequence["Hook"] = (), resume: bool = True,
+                    tags: Mapping[str, Any] | None = None,
+                    models_dir: str | Path = "models", checkpoints_dir: str | Path = "checkpoints"):
+    """One re-ID training stage of the chain (`pretrain_image`, `finetune_image`, `train_video`)."""
+    from ..pipeline.train import train_reid
+
+    if stage_name not in TRAIN_STAGES:
+        raise ValueError(f"unknown training stage {stage_name!r}; known: {sorted(TRAIN_STAGES)}")
+    stage = getattr(p, stage_name)
+    dataset = getattr(p.data, TRAIN_STAGES[stage_name])
+    with _stage_run(p, stage_name, key, tags) as log:
+        log.log_params({**to_flat_dict(stage), **to_flat_dict(dataset, "data.")})
+        out = train_reid(stage, dataset, p.runtime, Path(models_dir) / stage_name,
+                         Path(checkpoints_dir) / stage_name, log, list(hooks), resume)
+        inp = stage.input
+        log_model(log, p, out.model_path, (1, inp.clip_len, 3, inp.height, inp.width))
+    return out
+
+
+def run_evaluate(p: Params, model_path: str | Path = "models/train_video/model.pt",
+                 reports_dir: str | Path = "reports", key: str | None = None,
+                 tags: Mapping[str, Any] | None = None):
+    from ..pipeline.evaluate import evaluate
+
+    with _stage_run(p, "evaluate", key, {"vreid.model_path": str(model_path), **(tags or {})}) \
+            as log:
+        log.log_params(to_flat_dict(p.eval, "eval."))
+        return evaluate(p, model_path, reports_dir, log)
+
+
+def run_ablation(p: Params, variants: Sequence[str], key: str | None = None,
+                 tags: Mapping[str, Any] | None = None):
+    from ..pipeline.ablation import run_ablation as ablation
+
+    def run_context(name: str):
+        return _stage_run(p, f"ablation: {name}", key,
+                          {"vreid.stage": "ablation", "vreid.variant": name, **(tags or {})})
+
+    return ablation(p, variants, run_context=run_context)

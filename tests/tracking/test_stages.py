@@ -1,0 +1,44 @@
+"""Tracked stage runs: what every front door (CLI, flows, tuning) logs for a stage."""
+
+import dataclasses
+
+import mlflow
+import pytest
+
+from vreid.config import InputConfig, ModelConfig, load_params
+from vreid.models import build_model
+from vreid.pipeline.common import save_model
+from vreid.tracking.stages import pipeline_key, run_evaluate, run_train_stage
+
+
+@pytest.fixture
+def tracked(in_prepared, tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    p = load_params("params.yaml")
+    p = dataclasses.replace(p, tracking=dataclasses.replace(p.tracking, log_model=False))
+    return p, mlflow.MlflowClient(uri)
+
+
+def test_evaluate_run_is_nested_tagged_and_logs_metrics(tracked, tmp_path):
+    p, client = tracked
+    model_path = tmp_path / "model.pt"
+    save_model(model_path, build_model("resnet_tap", num_classes=4, depth=18),
+               ModelConfig("resnet_tap", {"depth": 18}), 4, InputConfig(32, 16, 2))
+    key = pipeline_key("params.yaml")
+    run_evaluate(p, model_path, tmp_path / "reports", key=key,
+                 tags={"prefect.flow_run_id": "abc"})
+    runs = client.search_runs([client.get_experiment_by_name("vreid-test").experiment_id])
+    parent = next(r for r in runs if r.data.tags["vreid.stage"] == "pipeline")
+    child = next(r for r in runs if r.data.tags["vreid.stage"] == "evaluate")
+    assert parent.data.tags["vreid.pipeline_key"] == key
+    assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert child.data.tags["prefect.flow_run_id"] == "abc"
+    assert child.data.tags["vreid.model_path"] == str(model_path)
+    assert 0.0 <= child.data.metrics["rank1"] <= 1.0 and "eval.metric" in child.data.params
+
+
+def test_unknown_training_stage_is_refused(tracked):
+    p, _ = tracked
+    with pytest.raises(ValueError, match="unknown training stage 'train_audio'"):
+        run_train_stage(p, "train_audio")

@@ -9,7 +9,7 @@ def test_one_command_per_stage():
     out = runner.invoke(app, ["--help"])
     assert out.exit_code == 0
     for stage in ("prepare", "validate", "pretrain-parsing", "pretrain-image", "finetune-image",
-                  "train-video", "evaluate"):
+                  "train-video", "evaluate", "evaluate-metadata", "stats"):
         assert stage in out.output
 
 

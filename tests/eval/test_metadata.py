@@ -177,9 +177,7 @@ def test_exact_sensors_never_prune_the_true_next_appearance():
         true_next = min(later, key=lambda s: s.entry)
         tracks = {}
         for c in range(3):
-            log = sensor_log(world, c)
-            tracks[c] = SensorTrack(log["time_s"], log["latitude_deg"], log["longitude_deg"],
-                                    log["heading_deg"], log["speed_mps"])
+            tracks[c] = SensorTrack.from_columns(sensor_log(world, c))
         res = prune_gallery([0], [q.exit], [q.towards], [s.cam - 1 for s in later],
                             [s.entry for s in later], tracks,
                             target_speed=defaults.target_speed,

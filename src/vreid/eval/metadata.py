@@ -146,6 +146,13 @@ class SensorTrack:
     heading: np.ndarray
     speed: np.ndarray
 
+    @classmethod
+    def from_columns(cls, cols) -> "SensorTrack":
+        """From a camera log's columns (names of vreid.data.sensors, as the egoreid reader
+        returns them)."""
+        return cls(*(np.asarray(cols[c], float) for c in
+                     ("time_s", "latitude_deg", "longitude_deg", "heading_deg", "speed_mps")))
+
     def state_at(self, t: float, max_gap_s: float = 1.0, name: str = "camera") -> CameraState:
         """The state at time ``t``, interpolated between the two samples around it.
 
@@ -211,9 +218,9 @@ def prune_gallery(q_camids, q_exit, q_towards, g_camids, g_entry,
     for i in range(nq):
         try:
             if int(q_camids[i]) not in tracks:
-                raise MetadataError(f"camera {int(q_camids[i])}: no sensor log")
+                raise MetadataError(f"camid {int(q_camids[i])}: no sensor log")
             t = float(q_exit[i])
-            states = [tracks[c].state_at(t, max_gap_s, f"camera {c}") for c in cams]
+            states = [tracks[c].state_at(t, max_gap_s, f"camid {c}") for c in cams]
         except MetadataError:
             if on_missing == "error":
                 raise

@@ -188,3 +188,20 @@ def test_exact_sensors_never_prune_the_true_next_appearance():
             f"seed {seed}: true entry {true_next.entry:.1f}s < estimated {res.arrival[0]:.1f}s")
         checked += 1
     assert checked >= 40  # most transitions have a next appearance
+
+
+def test_metadata_imports_with_numpy_only():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    code = ("import sys\n"
+            "for m in ('torch', 'scipy', 'PIL'):\n"
+            "    sys.modules[m] = None  # importing them now fails\n"
+            "from vreid.eval.metadata import bearing, prune_gallery\n"
+            "print(bearing(0.0, 0.0, 1.0, 0.0))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0.0"

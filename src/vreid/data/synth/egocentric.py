@@ -239,12 +239,10 @@ def sensor_log(world: World, cam: int, seed: int = 0) -> dict[str, np.ndarray]:
     mag = np.einsum("nij,i->nj", rot, field)
     orient = np.stack([heading, np.full_like(ts, -90.0), zeros], -1)
     quat = _quaternion(rot)
-    for name, arr, std in (("accel", acc, "accel"), ("gyro", gyro, "gyro"), ("magnetic", mag, "magnetic"),
-                           ("gravity", grav, "gravity")):
-        prefix = name if name != "accel" else "accel"
-        unit = {"accel": "mps2", "gyro": "radps", "magnetic": "ut", "gravity": "mps2"}[name]
+    for name, unit, arr in (("accel", "mps2", acc), ("gyro", "radps", gyro), ("magnetic", "ut", mag),
+                            ("gravity", "mps2", grav)):
         for a, axis in enumerate("xyz"):
-            cols[f"{prefix}_{axis}_{unit}"] = noisy(arr[:, a], _NOISE[std])
+            cols[f"{name}_{axis}_{unit}"] = noisy(arr[:, a], _NOISE[name])
     for a, name in enumerate(("azimuth_deg", "pitch_deg", "roll_deg")):
         cols[name] = noisy(orient[:, a], _NOISE["orientation"])
     cols["azimuth_deg"] %= 360.0
@@ -260,15 +258,16 @@ def assign_splits(sightings: list[Sighting], test_fraction: float, seed: int) ->
     n_test = int(round(test_fraction * len(pids)))
     test = {pids[i] for i in perm[:n_test]}
     split = ["train" if s.pid not in test else "gallery" for s in sightings]
-    by_exit = sorted(range(len(sightings)), key=lambda i: (sightings[i].exit, i))
-    queried: set[int] = set()
-    for i in by_exit:
-        s = sightings[i]
-        if s.pid not in test or s.pid in queried:
-            continue
-        if any(o.pid == s.pid and o.cam != s.cam and o.entry >= s.exit for o in sightings):
-            split[i] = "query"
-            queried.add(s.pid)
+    by_pid: dict[int, list[int]] = {}
+    for i, s in enumerate(sightings):
+        by_pid.setdefault(s.pid, []).append(i)
+    for pid in sorted(test):
+        own = sorted(by_pid[pid], key=lambda i: (sightings[i].exit, i))
+        for i in own:
+            s = sightings[i]
+            if any(sightings[o].cam != s.cam and sightings[o].entry >= s.exit for o in own):
+                split[i] = "query"
+                break
     return split
 
 

@@ -175,6 +175,42 @@ def stats(
     typer.echo(format_statistics(f"{ref.name} ({ref.root})", dataset_statistics(index)))
 
 
+@app.command()
+def export(
+    params: Path = ParamsOption,
+    model: Path = typer.Option(Path("models/train_video/model.pt"), help="Model to export."),
+    out: Path = typer.Option(Path("models/export"), help="Folder of model.onnx (and model.engine)."),
+    reports: Path = Path("reports"),
+) -> None:
+    """ONNX export (dynamic batch) with an ONNX Runtime parity check; a TensorRT engine
+    where TensorRT and a GPU are present. Writes reports/export.json."""
+    from .tracking.stages import pipeline_key, run_export
+
+    p = _params(params)
+    o = _run_stage(run_export, p, model, out, reports, pipeline_key(params))
+    r = o.report
+    console.print(f"[green]export[/] -> {o.onnx_path} (opset {r['opset']}, parity max |diff| "
+                  f"{r['parity_max_abs_diff']:.2g} at batch {r['parity_batch_sizes']}); "
+                  f"tensorrt: {r['tensorrt']}")
+
+
+@app.command()
+def benchmark(
+    params: Path = ParamsOption,
+    model: Path = typer.Option(Path("models/train_video/model.pt"), help="Torch model file."),
+    onnx: Path = typer.Option(Path("models/export/model.onnx"), help="Its exported ONNX file."),
+    reports: Path = Path("reports"),
+) -> None:
+    """Throughput (clips/s, frames/s) and latency (p50, p95) per backend and batch size;
+    writes reports/benchmark.json."""
+    from .export.benchmark import format_table
+    from .tracking.stages import pipeline_key, run_benchmark
+
+    p = _params(params)
+    o = _run_stage(run_benchmark, p, model, onnx, reports, pipeline_key(params))
+    console.print(format_table(o.result))
+
+
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
 

@@ -198,6 +198,31 @@ class MetadataConfig:
 
 
 @dataclass(frozen=True)
+class ExportConfig:
+    """ONNX export of the trained model (and a TensorRT engine where TensorRT can run)."""
+
+    opset: int = 18
+    export_batch: int = 2  # example batch traced (>= 2); the batch axis is dynamic
+    parity_batch_sizes: tuple[int, ...] = (1, 3)  # ORT vs torch, at batches != export_batch
+    tolerance: float = 1e-4  # max |torch - ORT| (fp32); above it the export fails
+    tensorrt: bool = True  # build models/export/model.engine when TensorRT and a GPU exist
+    tensorrt_fp16: bool = True  # TensorRT 10.x only (11.x is strongly typed: fp32 graph)
+    tensorrt_batch_sizes: tuple[int, ...] = (1, 8, 32)  # optimisation profile min/opt/max
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """Inference throughput / latency per backend (vreid.export.benchmark.BACKENDS)."""
+
+    batch_sizes: tuple[int, ...] = (1, 8, 32)
+    warmup: int = 1  # untimed calls per backend and batch size
+    iterations: int = 3  # timed calls per backend and batch size
+    backends: tuple[str, ...] = ("torch_eager", "ort_cpu", "ort_cuda", "tensorrt")
+    threads: int = 0  # torch and ORT intra-op threads; 0: runtime.threads, else the default
+    ort_optimization: str = "all"  # disable | basic | extended | all
+
+
+@dataclass(frozen=True)
 class Params:
     data: DataConfig = DataConfig()
     synth: SynthConfig = SynthConfig()
@@ -209,6 +234,8 @@ class Params:
     eval: EvalConfig = EvalConfig()
     tracking: TrackingConfig = TrackingConfig()
     metadata: MetadataConfig = MetadataConfig()
+    export: ExportConfig = ExportConfig()
+    benchmark: BenchmarkConfig = BenchmarkConfig()
 
 
 def _convert(tp: Any, value: Any, where: str) -> Any:

@@ -11,7 +11,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 STAGES = ("prepare", "validate", "pretrain_parsing", "pretrain_image", "finetune_image",
-          "train_video", "evaluate", "evaluate_metadata")
+          "train_video", "evaluate", "evaluate_metadata", "export", "benchmark")
 
 
 def run(cmd, cwd, env):
@@ -41,17 +41,19 @@ def test_dvc_repro_runs_stages_tracks_mlflow_and_reruns_only_what_changed(
     assert 0 <= metrics["rank1"] <= 1 and 0 <= metrics["mAP"] <= 1
     shown = json.loads(run(dvc + ["metrics", "show", "--json"], work, env))
     assert "rank1" in json.dumps(shown)
+    assert "parity_max_abs_diff" in json.dumps(shown)
+    assert "ort_cpu.bs1.clips_per_s" in json.dumps(shown)
 
     second = run(dvc + ["repro"], work, env)
     assert "Running stage" not in second
 
-    # A video-training param changes: only train_video and evaluate run again.
+    # A video-training param changes: only train_video and what uses its model run again.
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["train_video"]["train"]["epochs"] = 3
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     third = run(dvc + ["repro"], work, env)
     ran = [s for s in STAGES if f"Running stage '{s}'" in third]
-    assert ran == ["train_video", "evaluate", "evaluate_metadata"], third
+    assert ran == ["train_video", "evaluate", "evaluate_metadata", "export", "benchmark"], third
 
     import mlflow
 
@@ -61,7 +63,8 @@ def test_dvc_repro_runs_stages_tracks_mlflow_and_reruns_only_what_changed(
     stages = sorted(r.data.tags.get("vreid.stage") for r in runs)
     assert stages == sorted(["pipeline", "pipeline", "pretrain_parsing", "pretrain_image",
                              "finetune_image", "train_video", "train_video", "evaluate",
-                             "evaluate", "evaluate_metadata", "evaluate_metadata"])
+                             "evaluate", "evaluate_metadata", "evaluate_metadata", "export",
+                             "export", "benchmark", "benchmark"])
     parents = {r.info.run_id for r in runs if r.data.tags["vreid.stage"] == "pipeline"}
     children = [r for r in runs if r.data.tags["vreid.stage"] != "pipeline"]
     assert all(r.data.tags.get("mlflow.parentRunId") in parents for r in children)

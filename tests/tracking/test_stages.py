@@ -8,11 +8,8 @@ import pytest
 from vreid.config import InputConfig, ModelConfig, load_params
 from vreid.models import build_model
 from vreid.pipeline.common import save_model
-from vreid.tracking.stages import (pipeline_key, run_evaluate, run_evaluate_metadata,
-
-
-from vreid.tracking.stages import (pipeline_key, run_benchmark, run_evaluate, run_export,
-                                  run_train_stage)
+from vreid.tracking.stages import (pipeline_key, run_benchmark, run_evaluate,
+                                   run_evaluate_metadata, run_export, run_train_stage)
 
 
 @pytest.fixture

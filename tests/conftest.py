@@ -26,6 +26,7 @@ TINY = {
         "video": {"name": "mars", "root": "data/synthetic/mars"},
         "image": {"name": "market1501", "root": "data/synthetic/market1501"},
         "parsing": {"name": "lip", "root": "data/synthetic/lip"},
+        "egoreid": {"name": "egoreid", "root": "data/synthetic/egoreid"},
     },
     "synth": {
         "seed": 0,
@@ -35,6 +36,8 @@ TINY = {
         "image": {"num_train_ids": 4, "num_test_ids": 4, "num_cams": 3, "cams_per_id": [2, 2],
                   "images_per_cam": [2, 2], "num_distractors": 2, "num_junk": 1},
         "parsing": {"num_train": 4, "num_val": 2, "height": [64, 64], "width": [32, 32]},
+        "egoreid": {"num_pedestrians": 40, "duration_s": 120.0, "walkway_length_m": 100.0,
+                    "frames": [16, 17]},
     },
     "runtime": {"device": "cpu", "threads": 1},
     "parsing": {"model": _PARSER, "height": 64, "width": 32, "epochs": 1, "batch_size": 2,

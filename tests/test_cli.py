@@ -9,7 +9,8 @@ def test_one_command_per_stage():
     out = runner.invoke(app, ["--help"])
     assert out.exit_code == 0
     for stage in ("prepare", "validate", "pretrain-parsing", "pretrain-image", "finetune-image",
-                  "train-video", "evaluate", "export", "benchmark"):
+                  "train-video", "evaluate", "evaluate-metadata", "stats", "export",
+                  "benchmark"):
         assert stage in out.output
 
 

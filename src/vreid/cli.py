@@ -47,7 +47,7 @@ def _run_stage(fn, *args, **kwargs):
 
 @app.command()
 def prepare(params: Path = ParamsOption) -> None:
-    """Write the embedded synthetic MARS / Market-1501 / LIP sets."""
+    """Write the embedded synthetic MARS / Market-1501 / LIP / EgoReID sets."""
     from .pipeline.prepare import prepare as stage
 
     p = _params(params)
@@ -132,6 +132,47 @@ def ablate(
     p = _params(params)
     _run_stage(run_ablation, p, variant or list(VARIANTS), "ablation-" + pipeline_key(params))
     console.print(Path("reports/egoreid_ablation.md").read_text())
+
+
+@app.command("evaluate-metadata")
+def evaluate_metadata(
+    params: Path = ParamsOption,
+    model: Path = typer.Option(Path("models/train_video/model.pt"), help="Model to evaluate."),
+    reports: Path = Path("reports"),
+) -> None:
+    """Rank-1 / mAP on the EgoReID set without and with sensor-metadata pruning
+    (paper 000 sec. 5, table 2); reports/metadata_metrics.json."""
+    from .pipeline.evaluate_metadata import format_table
+    from .tracking.stages import pipeline_key, run_evaluate_metadata
+
+    p = _params(params)
+    out = _run_stage(run_evaluate_metadata, p, model, reports, pipeline_key(params))
+    m = out.metrics
+    typer.echo(format_table(m, str(model)))
+    console.print(f"gallery shrink {m['gallery_shrink']:.1%}; next camera right "
+                  f"{m['next_camera_accuracy']:.1%}, true next appearance kept "
+                  f"{m['true_next_kept']:.1%} of {m['queries_with_next_appearance']} queries; "
+                  f"not pruned: {m['skipped_missing_sensors']} (missing sensors), "
+                  f"{m['skipped_no_candidate']} (no camera ahead)")
+
+
+@app.command()
+def stats(
+    params: Path = ParamsOption,
+    dataset: str = typer.Option("egoreid", help="Configured dataset: a key of `data` "
+                                "(video, image, egoreid)."),
+) -> None:
+    """Paper 000 table-1 style counts of a configured dataset (IDs, tracklets, cameras,
+    boxes, IDs shared between cameras, sensor metadata)."""
+    from .data.statistics import dataset_statistics, format_statistics
+    from .pipeline.common import read_configured
+
+    p = _params(params)
+    ref = getattr(p.data, dataset, None)
+    if ref is None or not hasattr(ref, "name"):
+        _fail(f"unknown dataset {dataset!r}; use one of video, image, egoreid")
+    index = _run_stage(read_configured, ref)
+    typer.echo(format_statistics(f"{ref.name} ({ref.root})", dataset_statistics(index)))
 
 
 @app.command()

@@ -39,6 +39,8 @@ class DataConfig:
     video: DatasetRef = DatasetRef("mars", "data/synthetic/mars")
     image: DatasetRef = DatasetRef("market1501", "data/synthetic/market1501")
     parsing: DatasetRef = DatasetRef("lip", "data/synthetic/lip")
+    # EgoReID layout with sensor metadata (evaluate-metadata)
+    egoreid: DatasetRef = DatasetRef("egoreid", "data/synthetic/egoreid")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class SynthConfig:
     video: dict[str, Any] = field(default_factory=dict)
     image: dict[str, Any] = field(default_factory=dict)
     parsing: dict[str, Any] = field(default_factory=dict)
+    egoreid: dict[str, Any] = field(default_factory=dict)  # vreid.data.synth.EgoWorldConfig
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,24 @@ class TrackingConfig:
 
 
 @dataclass(frozen=True)
+class MetadataConfig:
+    """Sensor-metadata pruning (paper 000 sec. 5, eq. 1-2; vreid.eval.metadata explains).
+
+    range_m: subtracted from the camera distance before eq. 1 (a phone sees a person
+    before reaching it; a target walking away leaves the view ahead of the camera); 0 is
+    the paper's formula. The default covers the embedded world's 12 m view range twice
+    plus the walkway's width. on_missing: error | skip (no pruning for that query).
+    """
+
+    target_speed: float = 1.3
+    tolerance_deg: float = 45.0
+    range_m: float = 30.0
+    slack_s: float = 0.0
+    max_gap_s: float = 1.0
+    on_missing: str = "error"
+
+
+@dataclass(frozen=True)
 class ExportConfig:
     """ONNX export of the trained model (and a TensorRT engine where TensorRT can run)."""
 
@@ -212,6 +233,7 @@ class Params:
     train_video: StageConfig = StageConfig()
     eval: EvalConfig = EvalConfig()
     tracking: TrackingConfig = TrackingConfig()
+    metadata: MetadataConfig = MetadataConfig()
     export: ExportConfig = ExportConfig()
     benchmark: BenchmarkConfig = BenchmarkConfig()
 

@@ -11,7 +11,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 STAGES = ("prepare", "validate", "pretrain_parsing", "pretrain_image", "finetune_image",
-          "train_video", "evaluate", "export", "benchmark")
+          "train_video", "evaluate", "evaluate_metadata", "export", "benchmark")
 
 
 def run(cmd, cwd, env):
@@ -53,7 +53,7 @@ def test_dvc_repro_runs_stages_tracks_mlflow_and_reruns_only_what_changed(
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     third = run(dvc + ["repro"], work, env)
     ran = [s for s in STAGES if f"Running stage '{s}'" in third]
-    assert ran == ["train_video", "evaluate", "export", "benchmark"], third
+    assert ran == ["train_video", "evaluate", "evaluate_metadata", "export", "benchmark"], third
 
     import mlflow
 
@@ -63,7 +63,8 @@ def test_dvc_repro_runs_stages_tracks_mlflow_and_reruns_only_what_changed(
     stages = sorted(r.data.tags.get("vreid.stage") for r in runs)
     assert stages == sorted(["pipeline", "pipeline", "pretrain_parsing", "pretrain_image",
                              "finetune_image", "train_video", "train_video", "evaluate",
-                             "evaluate", "export", "export", "benchmark", "benchmark"])
+                             "evaluate", "evaluate_metadata", "evaluate_metadata", "export",
+                             "export", "benchmark", "benchmark"])
     parents = {r.info.run_id for r in runs if r.data.tags["vreid.stage"] == "pipeline"}
     children = [r for r in runs if r.data.tags["vreid.stage"] != "pipeline"]
     assert all(r.data.tags.get("mlflow.parentRunId") in parents for r in children)
@@ -77,3 +78,6 @@ def test_dvc_repro_runs_stages_tracks_mlflow_and_reruns_only_what_changed(
     assert client.search_logged_models([exp.experiment_id])  # the model itself is logged
     eval_run = next(r for r in runs if r.data.tags["vreid.stage"] == "evaluate")
     assert "rank1" in eval_run.data.metrics
+    meta_run = next(r for r in runs if r.data.tags["vreid.stage"] == "evaluate_metadata")
+    assert {"rank1", "metadata_rank1", "gallery_shrink"} <= set(meta_run.data.metrics)
+    assert "metadata_rank1" in json.dumps(shown)

@@ -8,8 +8,8 @@ import pytest
 from vreid.config import InputConfig, ModelConfig, load_params
 from vreid.models import build_model
 from vreid.pipeline.common import save_model
-from vreid.tracking.stages import (pipeline_key, run_benchmark, run_evaluate, run_export,
-                                  run_train_stage)
+from vreid.tracking.stages import (pipeline_key, run_benchmark, run_evaluate,
+                                   run_evaluate_metadata, run_export, run_train_stage)
 
 
 @pytest.fixture
@@ -43,6 +43,19 @@ def test_unknown_training_stage_is_refused(tracked):
     p, _ = tracked
     with pytest.raises(ValueError, match="unknown training stage 'train_audio'"):
         run_train_stage(p, "train_audio")
+
+
+def test_evaluate_metadata_run_logs_both_rankings(tracked, tmp_path):
+    p, client = tracked
+    model_path = tmp_path / "model.pt"
+    save_model(model_path, build_model("resnet_tap", num_classes=4, depth=18),
+               ModelConfig("resnet_tap", {"depth": 18}), 4, InputConfig(32, 16, 2))
+    run_evaluate_metadata(p, model_path, tmp_path / "reports", key=pipeline_key("params.yaml"))
+    runs = client.search_runs([client.get_experiment_by_name("vreid-test").experiment_id])
+    run = next(r for r in runs if r.data.tags["vreid.stage"] == "evaluate_metadata")
+    assert {"rank1", "mAP", "metadata_rank1", "metadata_mAP", "gallery_shrink"} <= \
+        set(run.data.metrics)
+    assert run.data.params["metadata.range_m"] == "30.0"
 
 
 def test_export_and_benchmark_runs_log_onnx_metrics_and_backend_status(tracked, tmp_path):

@@ -106,6 +106,20 @@ def run_ablation(p: Params, variants: Sequence[str], key: str | None = None,
     return ablation(p, variants, run_context=run_context)
 
 
+def run_evaluate_metadata(p: Params, model_path: str | Path = "models/train_video/model.pt",
+                          reports_dir: str | Path = "reports", key: str | None = None,
+                          tags: Mapping[str, Any] | None = None):
+    """Rank-k / mAP on the EgoReID set without and with sensor-metadata pruning."""
+    from ..pipeline.evaluate_metadata import evaluate_metadata
+
+    with _stage_run(p, "evaluate_metadata", key,
+                    {"vreid.model_path": str(model_path), **(tags or {})}) as log:
+        log.log_params({**to_flat_dict(p.metadata, "metadata."),
+                        **to_flat_dict(p.data.egoreid, "data."),
+                        "eval.metric": p.eval.metric})
+        return evaluate_metadata(p, model_path, reports_dir, log)
+
+
 def run_export(p: Params, model_path: str | Path = "models/train_video/model.pt",
                out_dir: str | Path = "models/export", reports_dir: str | Path = "reports",
                key: str | None = None, tags: Mapping[str, Any] | None = None):

@@ -5,7 +5,7 @@ import yaml
 
 from vreid.hpo.search import run_search
 
-from .conftest import TINY_TUNE, tiny_tune_params
+from .conftest import tiny_tune_params
 
 
 def _trial_runs(client, search_run_id):
@@ -21,10 +21,10 @@ def test_tiny_search_writes_best_params_logs_children_and_resumes(tune_env):
     assert not out.restored and len(out.trials) == 2
     doc = yaml.safe_load(out.best_params_path.read_text())
     assert doc["metric"] == "val_mAP" and 0.0 <= doc["value"] <= 1.0
-    space = {d["path"]: d for d in TINY_TUNE["space"]}
+    space = {d.path: d for d in p.tune.space}
     assert set(doc["params"]) == set(space)
     for path, value in doc["params"].items():
-        assert space[path]["low"] <= value <= space[path]["high"]
+        assert space[path].low <= value <= space[path].high
     assert doc["trial_id"] in {t.trial_id for t in out.trials}
 
     client = mlflow.MlflowClient(p.tracking.tracking_uri)

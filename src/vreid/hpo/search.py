@@ -78,6 +78,22 @@ def _code_path() -> str:
     return os.pathsep.join([here, *filter(None, [os.environ.get("PYTHONPATH", "")])])
 
 
+def _is_loopback(address: str) -> bool:
+    """A head on this host's loopback (infra/ray-head.sh's default), e.g. 127.0.0.1:6379."""
+    host = address.split("://")[-1].rsplit(":", 1)[0].strip("[]")
+    return host.startswith("127.") or host in ("localhost", "::1")
+
+
+def _cluster_env(address: str) -> None:
+    """Before Ray is imported (it reads these at import): a loopback head keeps its node on
+    127.0.0.1 (see infra/ray-head.sh); a token in ~/.ray (or RAY_AUTH_TOKEN*) is sent."""
+    if _is_loopback(address):
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    if (Path.home() / ".ray" / "auth_token").is_file() or any(
+            os.environ.get(k) for k in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")):
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
+
+
 def _init_ray(address: str, env: dict[str, str]) -> bool:
     """Connect to `address` or start an in-process local Ray; True if this call started it."""
     import ray
@@ -88,7 +104,7 @@ def _init_ray(address: str, env: dict[str, str]) -> bool:
     if address:
         ray.init(address=address, runtime_env=runtime_env, log_to_driver=True)
     else:
-        ray.init(include_dashboard=False, runtime_env=runtime_env,
+        ray.init(address="local", include_dashboard=False, runtime_env=runtime_env,
                  object_store_memory=128 * 1024 * 1024)
     return True
 
@@ -99,13 +115,16 @@ def run_search(p: Params, params_path: str | Path | None = None, address: str | 
     disable_telemetry()
     where = str(params_path or "params")
     validate_space(p, where)
+    t = p.tune
+    address = address if address is not None else (t.address or os.environ.get("RAY_ADDRESS", ""))
+    if address:
+        _cluster_env(address)
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
     from ..tracking.stages import pipeline_key
 
-    t = p.tune
     root = Path(root).resolve()
     uri = _absolute_uri(tracking_uri(p.tracking.tracking_uri))
     base = dataclasses.replace(p, tracking=dataclasses.replace(p.tracking, tracking_uri=uri))
@@ -118,7 +137,6 @@ def run_search(p: Params, params_path: str | Path | None = None, address: str | 
         tags={"vreid.stage": "tune", "vreid.tune.search": name},
         parent_key=pipeline_key(params_path) if params_path else None)
     metric = f"val_{t.metric}"
-    address = address if address is not None else (t.address or os.environ.get("RAY_ADDRESS", ""))
     started = _init_ray(address, {**TELEMETRY_OFF, "MLFLOW_TRACKING_URI": uri,
                                   "PYTHONPATH": _code_path()})
     try:

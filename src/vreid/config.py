@@ -206,7 +206,7 @@ class TuneConfig:
     epochs: int = 1  # per trial (overrides the stage's train.epochs); ASHA's max_t
     iters_per_epoch: int = 0  # >0 overrides the stage's train.iters_per_epoch
     metric: str = "mAP"  # validation metric maximised (rank1, mAP, mINP, ...)
-    holdout_ids: int = 20  # training identities held out as the validation split
+    holdout_ids: int = 10  # training identities held out as the validation split
     holdout_seed: int = 0
     grace_period: int = 1  # ASHA: epochs before a trial may be stopped
     reduction_factor: int = 2

@@ -1,6 +1,14 @@
 """A tiny Ray Tune search end to end: best params, MLflow child runs, resume."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import mlflow
+import pytest
 import yaml
 
 from vreid.hpo.search import run_search
@@ -36,6 +44,7 @@ def test_tiny_search_writes_best_params_logs_children_and_resumes(tune_env):
         sorted(t.trial_id for t in out.trials)
     for run in children:
         assert run.info.status == "FINISHED" and "val_mAP" in run.data.metrics
+        assert run.data.tags["vreid.stage"] == "tune_trial"
         assert run.data.params["data.holdout_ids"] == "2"
 
     again = run_search(p, root=work)  # the same configuration: restored, nothing rerun
@@ -43,3 +52,60 @@ def test_tiny_search_writes_best_params_logs_children_and_resumes(tune_env):
     assert {t.trial_id for t in again.trials} == {t.trial_id for t in out.trials}
     assert len(_trial_runs(client, out.search_run_id)) == 2
     assert again.best_value == out.best_value
+
+
+@pytest.mark.slow
+def test_interrupted_search_resumes_without_rerunning_finished_trials(tune_env):
+    """`vreid tune` is interrupted (SIGINT) once its first trial has finished; the
+    resumed search runs only the unfinished trial."""
+    work, tmp = tune_env
+    p = tiny_tune_params(work, tmp, max_concurrent=1)
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    params["tune"].update(max_concurrent=1, storage=p.tune.storage,
+                          best_params=p.tune.best_params)
+    params_path = tmp / "params.yaml"
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    uri = p.tracking.tracking_uri
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri,
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    proc = subprocess.Popen([sys.executable, "-m", "vreid.cli", "tune", "--params",
+                             str(params_path)], cwd=work, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        first = _wait_for_finished_trial(uri, proc, timeout=240)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert not Path(p.tune.best_params).exists(), "the search finished before the interrupt"
+
+    out = run_search(p, root=work)
+    assert out.restored and len(out.trials) == 2
+    client = mlflow.MlflowClient(uri)
+    runs = [r for r in client.search_runs(
+        [client.get_experiment_by_name("vreid-test").experiment_id])
+        if r.data.tags.get("vreid.stage") == "tune_trial"]
+    per_trial = {}
+    for run in runs:
+        per_trial.setdefault(run.data.tags["vreid.tune.trial_id"], []).append(run)
+    assert len(per_trial[first]) == 1  # the finished trial was not rerun
+    (other,) = set(per_trial) - {first}
+    assert any(r.info.status == "FINISHED" for r in per_trial[other])
+    assert Path(p.tune.best_params).exists()
+
+
+def _wait_for_finished_trial(uri, proc, timeout):
+    client = mlflow.MlflowClient(uri)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read()[-3000:]
+        exp = client.get_experiment_by_name("vreid-test")
+        if exp is not None:
+            for run in client.search_runs([exp.experiment_id]):
+                if (run.data.tags.get("vreid.stage") == "tune_trial"
+                        and run.info.status == "FINISHED"):
+                    return run.data.tags["vreid.tune.trial_id"]
+        time.sleep(0.2)
+    raise AssertionError("no trial finished in time")

@@ -87,7 +87,8 @@ def run_trial(config: dict[str, Any], *, base: Params, root: str, key: str, sear
         p, tune.report, lambda m, step: mlflow.log_metrics(dict(m), step=step), stopped_early)
     out = Path(trials_dir) / trial_id
     run_train_stage(p, p.tune.stage, key, hooks=[hook], resume=True,
-                    tags={"vreid.tune.trial_id": trial_id, "vreid.tune.search": search,
+                    tags={"vreid.stage": "tune_trial", "vreid.tune.stage": p.tune.stage,
+                          "vreid.tune.trial_id": trial_id, "vreid.tune.search": search,
                           **{f"vreid.tune.{k}": v for k, v in config.items()}},
                     models_dir=out / "models", checkpoints_dir=out / "checkpoints")
     tune.report(hook.final)

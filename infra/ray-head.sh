@@ -83,6 +83,10 @@ stop() {
     sleep 0.5
   done
   kill -KILL -- "-$pid" 2>/dev/null || true
+  for _ in $(seq 1 20); do  # killed processes leave once reaped
+    kill -0 -- "-$pid" 2>/dev/null || break
+    sleep 0.5
+  done
   rm -f "$PIDFILE"
   echo "ray head stopped (process group $pid)"
 }

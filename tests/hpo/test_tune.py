@@ -11,7 +11,7 @@ import mlflow
 import pytest
 import yaml
 
-from vreid.hpo.search import run_search
+from vreid.hpo.search import init_ray, run_search
 
 from .conftest import tiny_tune_params
 
@@ -22,7 +22,17 @@ def _trial_runs(client, search_run_id):
     return [r for r in runs if r.data.tags.get("mlflow.parentRunId") == search_run_id]
 
 
-def test_tiny_search_writes_best_params_logs_children_and_resumes(tune_env):
+@pytest.fixture
+def local_ray():
+    """One local Ray for both searches of the test (run_search reuses a running Ray)."""
+    import ray
+
+    assert init_ray()
+    yield
+    ray.shutdown()
+
+
+def test_tiny_search_writes_best_params_logs_children_and_resumes(tune_env, local_ray):
     work, tmp = tune_env
     p = tiny_tune_params(work, tmp)
     out = run_search(p, root=work)

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import mlflow
@@ -45,7 +46,9 @@ def ray_head(tmp_path):
 
     def stop():
         subprocess.run([str(SCRIPT), "stop"], env=env, capture_output=True, timeout=60)
-        left = _processes_mentioning(temp)
+        deadline = time.monotonic() + 10
+        while (left := _processes_mentioning(temp)) and time.monotonic() < deadline:
+            time.sleep(0.5)
         shutil.rmtree(temp, ignore_errors=True)
         assert not left, f"ray head processes left running: {left}"
 

@@ -94,12 +94,16 @@ def _cluster_env(address: str) -> None:
         os.environ.setdefault("RAY_AUTH_MODE", "token")
 
 
-def _init_ray(address: str, env: dict[str, str]) -> bool:
-    """Connect to `address` or start an in-process local Ray; True if this call started it."""
+def init_ray(address: str = "", mlflow_uri: str = "") -> bool:
+    """Connect to `address` or start an in-process local Ray; True if this call started it
+    (False when Ray is already up: a caller running several searches starts it once)."""
     import ray
 
     if ray.is_initialized():
         return False
+    env = {**TELEMETRY_OFF, "PYTHONPATH": _code_path()}
+    if mlflow_uri:
+        env["MLFLOW_TRACKING_URI"] = mlflow_uri
     runtime_env = {"env_vars": env}
     if address:
         ray.init(address=address, runtime_env=runtime_env, log_to_driver=True)
@@ -137,8 +141,7 @@ def run_search(p: Params, params_path: str | Path | None = None, address: str | 
         tags={"vreid.stage": "tune", "vreid.tune.search": name},
         parent_key=pipeline_key(params_path) if params_path else None)
     metric = f"val_{t.metric}"
-    started = _init_ray(address, {**TELEMETRY_OFF, "MLFLOW_TRACKING_URI": uri,
-                                  "PYTHONPATH": _code_path()})
+    started = init_ray(address, uri)
     try:
         trainable = tune.with_resources(
             tune.with_parameters(run_trial, base=base, root=str(root), key=key, search=name,

@@ -144,10 +144,14 @@ def tune(
 ) -> None:
     """Ray Tune search over the `tune.stage` training stage (params.yaml `tune:`), scored on
     training identities held out for validation; best values -> reports/best_params.yaml."""
-    from .hpo.search import run_search
+    from .hpo.search import SearchInterrupted, run_search
 
     p = _params(params)
-    out = _run_stage(run_search, p, params, address=address, resume=resume)
+    try:
+        out = _run_stage(run_search, p, params, address=address, resume=resume)
+    except SearchInterrupted as exc:
+        console.print(f"[yellow]{exc}[/]")
+        raise typer.Exit(code=130)
     for row in out.trials:
         value = row.metrics.get(out.metric)
         shown = f"{value:.3f}" if isinstance(value, float) else "-"

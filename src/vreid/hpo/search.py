@@ -10,6 +10,7 @@ a changed one starts a new search. MLflow: one search run, each trial a child ru
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,23 @@ from .trial import run_trial
 
 # Settings that change where or how fast a search runs, not what it finds.
 _RUN_ONLY = ("address", "storage", "best_params", "max_concurrent", "cpus_per_trial")
+
+
+class SearchInterrupted(RuntimeError):
+    """The search stopped before every trial ended (Ctrl+C, SIGINT); its state is saved."""
+
+
+class _InterruptSeen(logging.Handler):
+    """Tune returns normally from an interrupted `fit` (trials it stopped look terminated);
+    the one sign is its "Experiment has been interrupted" warning."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "has been interrupted" in record.getMessage():
+            self.seen = True
 
 
 @dataclass
@@ -162,12 +180,21 @@ def run_search(p: Params, params_path: str | Path | None = None, address: str | 
                     search_alg=_searcher(t, BasicVariantGenerator), num_samples=t.num_samples,
 ),
                 run_config=tune.RunConfig(name=name, storage_path=str(storage), verbose=1))
-        results = tuner.fit()
+        tune_logger = logging.getLogger("ray.tune.tune")
+        interrupted = _InterruptSeen()
+        tune_logger.addHandler(interrupted)
+        try:
+            results = tuner.fit()
+        finally:
+            tune_logger.removeHandler(interrupted)
     finally:
         if started:
             import ray
 
             ray.shutdown()
+    if interrupted.seen:
+        raise SearchInterrupted(f"tune search {name} was interrupted; run it again to resume "
+                                f"(finished trials are kept; state in {experiment_dir})")
     trials = [TrialRow(r.metrics.get("trial_id", Path(r.path).name) if r.metrics else
                        Path(r.path).name, "ERROR" if r.error else "OK", dict(r.config or {}),
                        dict(r.metrics or {})) for r in results]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,8 @@ def run_search(p: Params, params_path: str | Path | None = None, address: str | 
                                  trials_dir=str(experiment_dir / "trials")),
             {"cpu": t.cpus_per_trial})
         restored = resume and tune.Tuner.can_restore(str(experiment_dir))
+        if not resume and experiment_dir.exists():  # --no-resume: this search afresh
+            shutil.rmtree(experiment_dir)
         if restored:
             tuner = tune.Tuner.restore(str(experiment_dir), trainable, resume_unfinished=True,
                                        resume_errored=True)
@@ -177,8 +180,7 @@ def run_search(p: Params, params_path: str | Path | None = None, address: str | 
                 trainable, param_space=ray_space(t),
                 tune_config=tune.TuneConfig(
                     metric=metric, mode="max", scheduler=scheduler,
-                    search_alg=_searcher(t, BasicVariantGenerator), num_samples=t.num_samples,
-),
+                    search_alg=_searcher(t, BasicVariantGenerator), num_samples=t.num_samples),
                 run_config=tune.RunConfig(name=name, storage_path=str(storage), verbose=1))
         tune_logger = logging.getLogger("ray.tune.tune")
         interrupted = _InterruptSeen()

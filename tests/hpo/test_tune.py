@@ -63,6 +63,11 @@ def test_tiny_search_writes_best_params_logs_children_and_resumes(tune_env, loca
     assert len(_trial_runs(client, out.search_run_id)) == 2
     assert again.best_value == out.best_value
 
+    fresh = run_search(p, root=work, resume=False)  # --no-resume: the same search anew
+    assert not fresh.restored and len(fresh.trials) == 2
+    assert not {t.trial_id for t in fresh.trials} & {t.trial_id for t in out.trials}
+    assert len(_trial_runs(client, out.search_run_id)) == 4
+
 
 @pytest.mark.slow
 def test_interrupted_search_resumes_without_rerunning_finished_trials(tune_env):

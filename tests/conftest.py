@@ -52,6 +52,11 @@ TINY = {
     "tracking": {"experiment": "vreid-test"},
     "export": {"opset": 18},
     "benchmark": {"batch_sizes": [1, 2], "warmup": 0, "iterations": 1},
+    # 2 trials x 1 epoch x 1 iteration over train_video, 2 of the 6 training ids held out
+    "tune": {"space": [{"path": "train.lr", "kind": "loguniform", "low": 1.0e-4, "high": 3.0e-3},
+                       {"path": "train.weight_decay", "kind": "uniform", "low": 0.0,
+                        "high": 1.0e-3}],
+             "num_samples": 2, "epochs": 1, "iters_per_epoch": 1, "holdout_ids": 2},
 }
 
 

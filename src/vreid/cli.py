@@ -211,6 +211,33 @@ def benchmark(
     console.print(format_table(o.result))
 
 
+@app.command()
+def tune(
+    params: Path = ParamsOption,
+    address: str = typer.Option(None, "--address", envvar="RAY_ADDRESS",
+                                help="Ray cluster to run on (default: tune.address, else local)."),
+    resume: bool = typer.Option(True, help="Resume the search of this configuration if "
+                                "one was interrupted (finished trials are not rerun)."),
+) -> None:
+    """Ray Tune search over the `tune.stage` training stage (params.yaml `tune:`), scored on
+    training identities held out for validation; best values -> reports/best_params.yaml."""
+    from .hpo.search import SearchInterrupted, run_search
+
+    p = _params(params)
+    try:
+        out = _run_stage(run_search, p, params, address=address, resume=resume)
+    except SearchInterrupted as exc:
+        console.print(f"[yellow]{exc}[/]")
+        raise typer.Exit(code=130)
+    for row in out.trials:
+        value = row.metrics.get(out.metric)
+        shown = f"{value:.3f}" if isinstance(value, float) else "-"
+        console.print(f"  {row.trial_id} {row.status:5} {out.metric} {shown}  {row.config}")
+    console.print(f"[bold green]best {out.metric} {out.best_value:.3f}[/] -> "
+                  f"{out.best_params_path} ({'resumed' if out.restored else 'new'} search "
+                  f"{out.name})")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
 

@@ -30,6 +30,10 @@ class DatasetRef:
     name: str
     root: str = ""
     sources: tuple["DatasetRef", ...] = ()
+    # >0: hold this many training identities out as a validation query / gallery
+    # (vreid.data.split; the test split is then never read). Set by tuning trials.
+    holdout_ids: int = 0
+    holdout_seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -223,6 +227,46 @@ class BenchmarkConfig:
 
 
 @dataclass(frozen=True)
+class SearchDim:
+    """One tuned hyper-parameter: a dotted path into the tuned stage and its distribution.
+
+    `path` addresses the stage config (`train.lr`, `input.clip_len`, list items by index:
+    `train.losses.0.kwargs.label_smoothing`); kind: loguniform | uniform (low, high),
+    randint (low <= n < high), choice (values).
+    """
+
+    path: str
+    kind: str
+    low: float = 0.0
+    high: float = 0.0
+    values: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """Ray Tune search over one training stage (vreid.hpo); tiny default budget."""
+
+    stage: str = "train_video"
+    space: tuple[SearchDim, ...] = ()
+    num_samples: int = 2
+    epochs: int = 1  # per trial (overrides the stage's train.epochs); ASHA's max_t
+    iters_per_epoch: int = 0  # >0 overrides the stage's train.iters_per_epoch
+    metric: str = "mAP"  # validation metric maximised (rank1, mAP, mINP, ...)
+    holdout_ids: int = 10  # training identities held out as the validation split
+    holdout_seed: int = 0
+    grace_period: int = 1  # ASHA: epochs before a trial may be stopped
+    reduction_factor: int = 2
+    searcher: str = "random"  # random (Tune's built-in variant generator) | optuna
+    seed: int = 0
+    cpus_per_trial: float = 1.0
+    threads_per_trial: int = 1
+    max_concurrent: int = 2
+    address: str = ""  # empty: RAY_ADDRESS if set, else an in-process local Ray
+    storage: str = "tune"  # Tune experiment folders (resume state, per-trial models)
+    best_params: str = "reports/best_params.yaml"
+
+
+@dataclass(frozen=True)
 class Params:
     data: DataConfig = DataConfig()
     synth: SynthConfig = SynthConfig()
@@ -236,6 +280,7 @@ class Params:
     metadata: MetadataConfig = MetadataConfig()
     export: ExportConfig = ExportConfig()
     benchmark: BenchmarkConfig = BenchmarkConfig()
+    tune: TuneConfig = TuneConfig()
 
 
 def _convert(tp: Any, value: Any, where: str) -> Any:
@@ -300,3 +345,35 @@ def to_flat_dict(obj: Any, prefix: str = "") -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+def with_override(obj: Any, path: str, value: Any, where: str = "override") -> Any:
+    """A copy of config `obj` with the value at dotted `path` replaced (typed like the field).
+
+    Steps through dataclass fields, tuple items (by index) and existing mapping keys;
+    a path that does not exist is a ConfigError naming `where` and the path.
+    """
+    head, _, rest = path.partition(".")
+
+    def inner(current: Any, tp: Any) -> Any:
+        if rest:
+            return with_override(current, rest, value, f"{where}.{head}")
+        return _convert(tp, value, f"{where}.{head}") if tp is not None else value
+
+    if dataclasses.is_dataclass(obj):
+        names = {f.name for f in dataclasses.fields(obj)}
+        if head not in names:
+            raise ConfigError(f"{where}: no key {head!r}; known: {sorted(names)}")
+        new = inner(getattr(obj, head), get_type_hints(type(obj))[head])
+        return dataclasses.replace(obj, **{head: new})
+    if isinstance(obj, tuple):
+        if not head.isdigit() or int(head) >= len(obj):
+            raise ConfigError(f"{where}: no item {head!r} in a list of {len(obj)}")
+        i = int(head)
+        return obj[:i] + (inner(obj[i], None),) + obj[i + 1:]
+    if isinstance(obj, dict):
+        if head not in obj:
+            raise ConfigError(f"{where}: no key {head!r}; known: {sorted(obj)} "
+                              "(write the key into params.yaml to tune it)")
+        return {**obj, head: inner(obj[head], None)}
+    raise ConfigError(f"{where}: {type(obj).__name__} value has no key {head!r}")

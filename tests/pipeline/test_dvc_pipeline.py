@@ -11,7 +11,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 STAGES = ("prepare", "validate", "pretrain_parsing", "pretrain_image", "finetune_image",
-          "train_video", "evaluate", "evaluate_metadata", "export", "benchmark")
+          "train_video", "evaluate", "evaluate_metadata", "export", "benchmark", "tune")
 
 
 def run(cmd, cwd, env):
@@ -47,13 +47,16 @@ def test_dvc_repro_runs_stages_tracks_mlflow_and_reruns_only_what_changed(
     second = run(dvc + ["repro"], work, env)
     assert "Running stage" not in second
 
-    # A video-training param changes: only train_video and what uses its model run again.
+    # A video-training param changes: only train_video and what uses its model or its
+    # settings run again (the search is restored: trials train tune.epochs whatever
+    # train_video's epochs).
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["train_video"]["train"]["epochs"] = 3
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     third = run(dvc + ["repro"], work, env)
     ran = [s for s in STAGES if f"Running stage '{s}'" in third]
-    assert ran == ["train_video", "evaluate", "evaluate_metadata", "export", "benchmark"], third
+    assert ran == ["train_video", "evaluate", "evaluate_metadata", "export", "benchmark",
+                   "tune"], third
 
     import mlflow
 
@@ -64,8 +67,9 @@ def test_dvc_repro_runs_stages_tracks_mlflow_and_reruns_only_what_changed(
     assert stages == sorted(["pipeline", "pipeline", "pretrain_parsing", "pretrain_image",
                              "finetune_image", "train_video", "train_video", "evaluate",
                              "evaluate", "evaluate_metadata", "evaluate_metadata", "export",
-                             "export", "benchmark", "benchmark"])
-    parents = {r.info.run_id for r in runs if r.data.tags["vreid.stage"] == "pipeline"}
+                             "export", "benchmark", "benchmark", "tune", "tune_trial",
+                             "tune_trial"])
+    parents = {r.info.run_id for r in runs if r.data.tags["vreid.stage"] in ("pipeline", "tune")}
     children = [r for r in runs if r.data.tags["vreid.stage"] != "pipeline"]
     assert all(r.data.tags.get("mlflow.parentRunId") in parents for r in children)
     train_run = next(r for r in runs if r.data.tags["vreid.stage"] == "train_video")

@@ -51,6 +51,7 @@ TINY = {
     "eval": {"batch_size": 16, "max_rank": 20},
     "tracking": {"experiment": "vreid-test"},
     "export": {"opset": 18},
+    "metadata": {"range_m": 30.0},  # a section DVC's params dep can find
     "benchmark": {"batch_sizes": [1, 2], "warmup": 0, "iterations": 1},
 }
 

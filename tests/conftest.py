@@ -51,6 +51,7 @@ TINY = {
     "eval": {"batch_size": 16, "max_rank": 20},
     "tracking": {"experiment": "vreid-test"},
     "export": {"opset": 18},
+    "metadata": {"range_m": 30.0},  # a section DVC's params dep can find
     "benchmark": {"batch_sizes": [1, 2], "warmup": 0, "iterations": 1},
     # 2 trials x 1 epoch x 1 iteration over train_video, 2 of the 6 training ids held out
     "tune": {"space": [{"path": "train.lr", "kind": "loguniform", "low": 1.0e-4, "high": 3.0e-3},

@@ -150,7 +150,8 @@ def compare(
     params: Path = ParamsOption,
     experiment: str = typer.Option(None, help="Experiment (default: tracking.experiment)."),
     stage: str = typer.Option(None, help="Only runs of this stage (e.g. evaluate, promote)."),
-    metric: list[str] = typer.Option(None, "--metric", "-m", help="Metrics to show (default: all)."),
+    metric: list[str] = typer.Option(None, "--metric", "-m",
+                                     help="Metrics to show (default: all)."),
     max_runs: int = typer.Option(20, help="Newest runs of the experiment to show."),
     output: Path = typer.Option(None, help="Also write the table as markdown here."),
 ) -> None:

@@ -193,7 +193,23 @@ def promote(p: Params, model_path: str | Path, *, key: str | None = None,
     data_fp = evaluation_fingerprint(p, index)
     challenger, _, _ = score_model(p, model_path, index, device)
     decide(cfg.metric, cfg.margin, challenger, None)  # an unknown metric fails before registering
-    commit = git_commit()
+    champion_version = _alias_version(client, cfg.registered_name, CHAMPION)
+    champion = None
+    if champion_version is not None:
+        with tempfile.TemporaryDirectory(prefix="vreid-champion-") as tmp:
+            champion_file = fetch_model(client, cfg.registered_name, champion_version, tmp)
+            champion, _, _ = score_model(p, champion_file, index, device)
+    promoted, reason = decide(cfg.metric, cfg.margin, challenger, champion, champion_version)
+    evidence = {
+        "metric": cfg.metric, "margin": cfg.margin, "reason": reason,
+        "data_fingerprint": data_fp, "git_commit": git_commit(),
+        "model_digest": file_digest(model_path)[:16],
+        "champion_version": champion_version or "none",
+        **{f"challenger.{k}": f"{v:.6f}" for k, v in challenger.items()},
+        **{f"champion.{k}": f"{v:.6f}" for k, v in (champion or {}).items()},
+    }
+    if promoted and champion_version is not None:
+        evidence["replaced_version"] = champion_version  # where a rollback goes back to
 
     with mlflow_run(p.tracking.experiment, "promote", p.tracking.tracking_uri,
                     tags={"vreid.stage": "promote", "vreid.model_path": str(model_path),
@@ -203,45 +219,24 @@ def promote(p: Params, model_path: str | Path, *, key: str | None = None,
             _log_as(mlflow, Path(onnx_path), ONNX_FILE)
         log.log_params({"promote.registered_name": cfg.registered_name,
                         "promote.metric": cfg.metric, "promote.margin": cfg.margin})
-        run = mlflow.active_run()
-        _ensure_registered_model(client, cfg.registered_name)
-        version = str(client.create_model_version(
-            cfg.registered_name, source=f"{run.info.artifact_uri}/{ARTIFACT_DIR}",
-            run_id=log.run_id, tags={"vreid.model_digest": file_digest(model_path)[:16],
-                                     **extra}).version)
-
-        champion_version = _alias_version(client, cfg.registered_name, CHAMPION)
-        champion = None
-        if champion_version is not None:
-            with tempfile.TemporaryDirectory(prefix="vreid-champion-") as tmp:
-                champion_file = fetch_model(client, cfg.registered_name, champion_version, tmp)
-                champion, _, _ = score_model(p, champion_file, index, device)
-        promoted, reason = decide(cfg.metric, cfg.margin, challenger, champion,
-                                  champion_version)
-
         log.log_metrics(challenger)
         if champion is not None:
             log.log_metrics({f"champion_{k}": v for k, v in champion.items()})
-        evidence = {
-            "metric": cfg.metric, "margin": cfg.margin, "reason": reason,
-            "data_fingerprint": data_fp, "git_commit": commit,
-            "champion_version": champion_version or "none",
-            **{f"challenger.{k}": f"{v:.6f}" for k, v in challenger.items()},
-            **{f"champion.{k}": f"{v:.6f}" for k, v in (champion or {}).items()},
-        }
-        if promoted and champion_version is not None:
-            evidence["replaced_version"] = champion_version  # what a rollback goes back to
-        for k, v in evidence.items():  # the evidence first, then the alias moves
-            client.set_model_version_tag(cfg.registered_name, version, TAG + k, str(v))
-        log.set_tags({TAG + "promoted": str(promoted).lower(), TAG + "reason": reason,
-                      TAG + "model_version": version})
+        log.set_tags({TAG + k: evidence[k] for k in ("reason", "data_fingerprint", "git_commit")})
+        # Registered with its evidence in one write; the alias moves come after.
+        _ensure_registered_model(client, cfg.registered_name)
+        source = f"{mlflow.active_run().info.artifact_uri}/{ARTIFACT_DIR}"
+        version = str(client.create_model_version(
+            cfg.registered_name, source=source, run_id=log.run_id,
+            tags={**{TAG + k: str(v) for k, v in evidence.items()}, **extra}).version)
         if promoted:
             _move_champion(client, cfg.registered_name, version, champion_version)
         # Written last: a version without it was interrupted before its alias moves ended.
         client.set_model_version_tag(cfg.registered_name, version, TAG + "promoted",
                                      str(promoted).lower())
+        log.set_tags({TAG + "promoted": str(promoted).lower(), TAG + "model_version": version})
     return PromotionDecision(promoted, reason, cfg.metric, challenger, champion, version,
-                             champion_version, data_fp, commit, log.run_id)
+                             champion_version, data_fp, evidence["git_commit"], log.run_id)
 
 
 def _log_as(mlflow: Any, path: Path, name: str) -> None:

@@ -67,10 +67,11 @@ case "${1:-}" in
                 echo "MLflow server on http://$MLFLOW_HOST:$MLFLOW_PORT (pid $(cat "$PID_FILE"))"
                 exit 0
             fi
-            kill -0 "$(cat "$PID_FILE")" 2>/dev/null \
-                || die "exited at start; see $MLFLOW_STATE_DIR/server.log"
+            kill -0 "$pid" 2>/dev/null || {
+                rm -f "$PID_FILE"; die "exited at start; see $MLFLOW_STATE_DIR/server.log"; }
             sleep 1
         done
+        "$0" stop >/dev/null  # leave nothing behind
         die "no /health answer in ${MLFLOW_START_TIMEOUT:-120} s; see $MLFLOW_STATE_DIR/server.log"
         ;;
     stop)

@@ -10,13 +10,15 @@ MLflow 3, so the workflow is aliases and tags on the versions of
   of its `promote` run under `vreid_model/`, so a champion can always be fetched and
   re-evaluated;
 - every decision, promoted or not, is written as `vreid.*` tags on the challenger's
-  version: the metric, both models' metrics, the evaluation-data fingerprint, the git
-  commit and the reason.
+  version, in the call that creates it: the metric and margin, both models' metrics,
+  the evaluation-data fingerprint, the git commit and the reason; `vreid.promoted` comes
+  last, after the alias moves (a version without it was interrupted).
 
 Crash safety: an alias names one version, and `set_registered_model_alias` moves it in
 one call, so alias `champion` is never deleted, only moved. Promotion first points
 `previous-champion` at the old champion (champion unchanged), then moves `champion`;
-a crash at any point leaves exactly one champion (the old or the new one).
+a crash at any point leaves exactly one champion (the old or the new one). Two
+promotions running at once are not serialised: the later alias write wins.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ from typing import Any, Iterable, Mapping
 
 from .common import INIT_ONLY_KWARGS
 
+
+
 def file_digest(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -171,8 +171,8 @@ def compare(
 def promote(
     params: Path = ParamsOption,
     model: Path = typer.Option(Path("models/train_video/model.pt"), help="The challenger."),
-    onnx: Path = typer.Option(None, help="Its ONNX export, logged with it "
-                              "(default: models/export/model.onnx when that file exists)."),
+    onnx: Path = typer.Option(None, help="Its ONNX export, logged with it (default: "
+                              "models/export/model.onnx when it is newer than the model)."),
 ) -> None:
     """Register the model; make it the `champion` only if it beats the current one on the
     same evaluation data by promote.margin in promote.metric. The decision is tagged."""
@@ -180,8 +180,9 @@ def promote(
     from .tracking.stages import pipeline_key
 
     default_onnx = Path("models/export/model.onnx")
-    if onnx is None and default_onnx.is_file():
-        onnx = default_onnx
+    if (onnx is None and default_onnx.is_file() and model.is_file()
+            and default_onnx.stat().st_mtime >= model.stat().st_mtime):
+        onnx = default_onnx  # newer than the model: not left over from an earlier one
     p = _params(params)
     d = _registry_call(stage, p, model, key=pipeline_key(params), onnx_path=onnx)
     colour = "bold green" if d.promoted else "yellow"

@@ -100,6 +100,7 @@ def test_first_model_is_champion_and_a_worse_one_is_never_promoted(setup, models
         second.champion_metrics["mAP"], abs=1e-6)
     assert tags["vreid.data_fingerprint"] == second.data_fingerprint
     assert tags["vreid.champion_version"] == "1" and tags["vreid.git_commit"]
+    assert tags["vreid.git_commit"] == registry.git_commit()  # in a repo: HEAD, or "unknown"
     assert client.get_model_version(name, "1").tags["prefect.flow_run_id"] == "f1"
 
 
@@ -185,6 +186,17 @@ def test_an_unknown_metric_fails_before_anything_is_registered(setup, models):
     with pytest.raises(RegistryError, match="'rank3' is not among"):
         promote(p, models["better"])
     assert client.search_model_versions(f"name = '{p.promote.registered_name}'") == []
+
+
+def test_evaluation_fingerprint_covers_the_evaluation_settings(setup):
+    p, _ = setup
+    index = read_configured(p.data.video)
+    base = registry.evaluation_fingerprint(p, index)
+    assert registry.evaluation_fingerprint(p, index) == base
+    cosine = dataclasses.replace(p, eval=dataclasses.replace(p.eval, metric="cosine"))
+    assert registry.evaluation_fingerprint(cosine, index) != base
+    fewer = dataclasses.replace(index, query=index.query[1:])
+    assert registry.evaluation_fingerprint(p, fewer) != base
 
 
 def test_rollback_without_a_champion_is_a_clear_error(setup):

@@ -134,6 +134,27 @@ def ablate(
     console.print(Path("reports/egoreid_ablation.md").read_text())
 
 
+@app.command()
+def schedule(
+    params: Path = ParamsOption,
+    cron: str = typer.Option(None, help='Cron schedule (default "0 3 * * 0" when no --interval).'),
+    interval: float = typer.Option(None, help="Also (or only) run every this many seconds."),
+    timezone: str = typer.Option("UTC", help="Time zone of the cron schedule."),
+    state: Path = typer.Option(None, help="Retraining state file (reports/retraining_state.json)."),
+) -> None:
+    """Serve the retraining flow as a scheduled Prefect deployment (needs a Prefect server:
+    PREFECT_API_URL; see infra/). Each run retrains when the data changed and promotes the
+    new model only if it beats the champion. Runs until interrupted."""
+    from .flows.schedule import ServerUnavailable, serve_retraining
+
+    _params(params)  # a bad params file fails here, not in every scheduled run
+    try:
+        serve_retraining(params, cron=cron, interval=interval,
+                         state_path=str(state) if state else None, timezone=timezone)
+    except (ServerUnavailable, ValueError) as exc:
+        _fail(str(exc))
+
+
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
 

@@ -24,7 +24,8 @@ def flow_work(prepared, prefect_api, tmp_path_factory, tiny_params_writer):
     """A copy of the prepared tiny data with its own MLflow store; the cwd while in use."""
     work = tmp_path_factory.mktemp("flow-work")
     shutil.copytree(prepared / "data", work / "data")
-    tiny_params_writer(work, tracking={"experiment": "vreid-flow", "log_model": False})
+    tiny_params_writer(work, tracking={"experiment": "vreid-flow", "log_model": False},
+                       eval={"untrained_baseline": False})
     cwd = Path.cwd()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{work / 'mlflow.db'}")

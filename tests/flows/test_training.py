@@ -14,10 +14,12 @@ def task_states(flow_state):
     """Task run name prefix -> state name, read back from the Prefect API."""
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import TaskRunSort
 
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
-            id=FlowRunFilterId(any_=[flow_state.state_details.flow_run_id])))
+            id=FlowRunFilterId(any_=[flow_state.state_details.flow_run_id])),
+            sort=TaskRunSort.EXPECTED_START_TIME_ASC, limit=100)
     return {run.name.rsplit("-", 1)[0] if run.name.split("-")[0] in STAGES else run.name:
             run.state.name for run in runs}
 

@@ -141,16 +141,23 @@ def schedule(
     interval: float = typer.Option(None, help="Also (or only) run every this many seconds."),
     timezone: str = typer.Option("UTC", help="Time zone of the cron schedule."),
     state: Path = typer.Option(None, help="Retraining state file (reports/retraining_state.json)."),
+    pool: str = typer.Option(None, help="Register the deployment in this work pool and exit "
+                             "(a worker runs it: infra/prefect-worker.sh) instead of serving."),
 ) -> None:
-    """Serve the retraining flow as a scheduled Prefect deployment (needs a Prefect server:
-    PREFECT_API_URL; see infra/). Each run retrains when the data changed and promotes the
-    new model only if it beats the champion. Runs until interrupted."""
-    from .flows.schedule import ServerUnavailable, serve_retraining
+    """Serve (or with --pool, deploy) the retraining flow as a scheduled Prefect deployment;
+    needs a Prefect server (PREFECT_API_URL; see infra/). Each run retrains when the data
+    changed and promotes the new model only if it beats the champion."""
+    from .flows.schedule import ServerUnavailable, deploy_retraining, serve_retraining
 
     _params(params)  # a bad params file fails here, not in every scheduled run
+    options = {"cron": cron, "interval": interval, "timezone": timezone,
+               "state_path": str(state) if state else None}
     try:
-        serve_retraining(params, cron=cron, interval=interval,
-                         state_path=str(state) if state else None, timezone=timezone)
+        if pool:
+            deployment_id = deploy_retraining(pool, params, **options)
+            console.print(f"[green]deployment[/] {deployment_id} in work pool {pool!r}")
+        else:
+            serve_retraining(params, **options)
     except (ServerUnavailable, ValueError) as exc:
         _fail(str(exc))
 

@@ -58,6 +58,20 @@ def schedules(cron: str | None, interval: float | None, timezone: str = "UTC") -
     return out
 
 
+def _deployment(params_path: str | Path, cron: str | None, interval: float | None,
+                state_path: str | None, name: str, timezone: str) -> dict[str, Any]:
+    """What the deployment runs: the retraining flow, in this folder, with these params."""
+    from .retraining import DEFAULT_STATE
+
+    workdir = Path.cwd().resolve()
+    return {"name": name, "schedules": schedules(cron, interval, timezone),
+            "parameters": {"params_path": str(Path(params_path).resolve()),
+                           "workdir": str(workdir),
+                           "state_path": str(workdir / (state_path or DEFAULT_STATE))},
+            "tags": ["vreid"],
+            "description": "Retrain when the data changed; promote only if better."}
+
+
 def serve_retraining(params_path: str | Path = "params.yaml", cron: str | None = None,
                      interval: float | None = None, state_path: str | None = None,
                      name: str = DEPLOYMENT, timezone: str = "UTC",
@@ -69,13 +83,25 @@ def serve_retraining(params_path: str | Path = "params.yaml", cron: str | None =
     """
     from prefect.types.entrypoint import EntrypointType
 
-    from .retraining import DEFAULT_STATE, retraining_flow
+    from .retraining import retraining_flow
 
     require_server()
-    workdir = Path.cwd().resolve()
-    params = {"params_path": str(Path(params_path).resolve()), "workdir": str(workdir),
-              "state_path": str(workdir / (state_path or DEFAULT_STATE))}
-    retraining_flow.serve(name=name, schedules=schedules(cron, interval, timezone),
-                          parameters=params, limit=limit, tags=["vreid"],
-                          entrypoint_type=EntrypointType.MODULE_PATH,
-                          description="Retrain when the data changed; promote only if better.")
+    retraining_flow.serve(**_deployment(params_path, cron, interval, state_path, name, timezone),
+                          limit=limit, entrypoint_type=EntrypointType.MODULE_PATH)
+
+
+def deploy_retraining(pool: str, params_path: str | Path = "params.yaml",
+                      cron: str | None = None, interval: float | None = None,
+                      state_path: str | None = None, name: str = DEPLOYMENT,
+                      timezone: str = "UTC") -> str:
+    """Register the scheduled deployment in a work pool and return its id: a worker
+    (`infra/prefect-worker.sh POOL`, on a host with vreid installed) runs its runs."""
+    from prefect.types.entrypoint import EntrypointType
+
+    from .retraining import retraining_flow
+
+    require_server()
+    deployment = retraining_flow.to_deployment(
+        **_deployment(params_path, cron, interval, state_path, name, timezone),
+        entrypoint_type=EntrypointType.MODULE_PATH)
+    return str(deployment.apply(work_pool_name=pool))

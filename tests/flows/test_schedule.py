@@ -174,3 +174,21 @@ def test_served_deployment_runs_on_schedule_and_skips_unchanged_data(prefect_ser
     assert run["deployment_id"] and run["expected_start_time"]  # a run of the served deployment
     assert "no new or changed data since flow run earlier" in logs
     assert json.loads(state.read_text())["flow_run_id"] == "earlier"  # untouched
+
+
+@pytest.mark.slow
+def test_scheduled_run_retrains_on_new_data_and_promotes(prefect_server, served_work, tmp_path):
+    """Full variant: no state yet, so the scheduled run trains the chain, evaluates,
+    registers the model and promotes it (no champion yet); MLflow runs carry its id."""
+    import mlflow
+
+    run, logs = serve_until_a_scheduled_run_finishes(prefect_server, served_work, tmp_path, 420)
+    assert run["state_type"] == "COMPLETED", logs
+    state = json.loads((served_work / "reports/retraining_state.json").read_text())
+    assert state["retrained"] and state["promoted"] and state["flow_run_id"] == run["id"]
+    client = mlflow.MlflowClient(f"sqlite:///{served_work / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("vreid-sched")
+    tagged = [r for r in client.search_runs([experiment.experiment_id])
+              if r.data.tags.get("prefect.root_flow_run_id") == run["id"]]
+    assert {r.data.tags["vreid.stage"] for r in tagged} >= {"train_video", "evaluate"}
+    assert client.get_model_version_by_alias("vreid", "champion").version == state["version"]

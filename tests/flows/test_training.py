@@ -44,6 +44,7 @@ def test_flow_runs_every_stage_and_tags_mlflow_runs(first_run, flow_work):
                                       "train_video", "evaluate"])
     for run in tracked.values():
         assert run.data.tags["prefect.flow_run_id"] == flow_run_id
+        assert run.data.tags["prefect.root_flow_run_id"] == flow_run_id  # not a sub-flow
         assert run.data.tags["prefect.flow_run_url"].endswith(f"/flow-runs/flow-run/{flow_run_id}")
 
 

@@ -23,11 +23,13 @@ from .tasks import evaluate_task, pretrain_parsing_task, prepare_task, train_tas
 
 
 def flow_run_tags() -> dict[str, str]:
-    """The current flow run's id (and UI address, when a server serves one) for MLflow."""
+    """The current flow run's id (and UI address, when a server serves one) for MLflow;
+    in a sub-flow (training inside retraining) also the id of the run that started it."""
     from prefect.runtime import flow_run
     from prefect.settings import PREFECT_API_URL
 
-    tags = {"prefect.flow_run_id": str(flow_run.id), "prefect.flow_run_name": str(flow_run.name)}
+    tags = {"prefect.flow_run_id": str(flow_run.id), "prefect.flow_run_name": str(flow_run.name),
+            "prefect.root_flow_run_id": str(flow_run.root_flow_run_id)}
     if PREFECT_API_URL.value():  # an ephemeral API has no UI to link to
         tags["prefect.flow_run_url"] = str(flow_run.ui_url)
     return tags

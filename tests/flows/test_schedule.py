@@ -39,6 +39,18 @@ def test_ephemeral_mode_is_refused_with_how_to_start_a_server():
             require_server()
 
 
+def test_vreid_schedule_without_a_server_exits_with_the_reason(in_prepared):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from typer.testing import CliRunner
+
+    from vreid.cli import app
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        result = CliRunner().invoke(app, ["schedule", "--cron", "0 3 * * 0"])
+    assert result.exit_code == 1
+    assert "cannot schedule" in " ".join(result.output.split())
+
+
 def test_unreachable_server_is_named():
     from prefect.settings import PREFECT_API_URL, temporary_settings
 

@@ -103,5 +103,5 @@ def deploy_retraining(pool: str, params_path: str | Path = "params.yaml",
     require_server()
     deployment = retraining_flow.to_deployment(
         **_deployment(params_path, cron, interval, state_path, name, timezone),
-        entrypoint_type=EntrypointType.MODULE_PATH)
+        entrypoint_type=EntrypointType.MODULE_PATH, concurrency_limit=1)  # one at a time
     return str(deployment.apply(work_pool_name=pool))

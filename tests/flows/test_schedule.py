@@ -84,7 +84,14 @@ def _start(cmd, log: Path, **kwargs) -> subprocess.Popen:
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    """SIGINT then SIGKILL to the process group this test started."""
+    """SIGINT then SIGKILL to the process group this test started, then to any of its
+    descendants left (Prefect starts flow runs in sessions of their own)."""
+    import psutil
+
+    try:
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        descendants = []
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGINT)
         try:
@@ -92,6 +99,11 @@ def _stop(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+    for child in descendants:
+        try:
+            child.kill()
+        except psutil.NoSuchProcess:
+            pass
 
 
 @pytest.fixture

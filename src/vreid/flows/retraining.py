@@ -23,8 +23,7 @@ from ..config import ConfigError, Params, load_params
 from ..pipeline.common import atomic_write_json
 from ..pipeline.fingerprint import dataset_digest
 from ..tracking.env import disable_telemetry
-from ..tracking.stages import pipeline_key
-from .tasks import RETRIES, promote_task
+from .tasks import RETRIES
 from .training import flow_run_tags, training_flow
 
 DEFAULT_STATE = "reports/retraining_state.json"
@@ -75,15 +74,13 @@ def retraining_flow(params_path: str = "params.yaml", state_path: str = DEFAULT_
         print(reason)
         return {"retrained": False, "reason": reason, "data": current}
 
-    trained = training_flow(params_path, prepare=False, resume=False)
-    model_path = str(trained["train_video"].model_path)
-    tags = {**flow_run_tags(), "vreid.retrain.changed": ",".join(changed) or "forced"}
-    decision = promote_task(p, model_path, pipeline_key(params_path), tags)
+    trained = training_flow(params_path, prepare=False, resume=False, promote=True)
+    decision = trained["promote"]
     summary = {
         "retrained": True,
         "changed": changed,
         "data": current,
-        "flow_run_id": tags["prefect.flow_run_id"],
+        "flow_run_id": flow_run_tags()["prefect.flow_run_id"],
         "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "metrics": trained["evaluate"].metrics,
         "promoted": decision.promoted,

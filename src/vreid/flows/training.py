@@ -19,7 +19,8 @@ from ..config import Params, load_params
 from ..tracking.env import disable_telemetry
 from ..tracking.stages import TRAIN_STAGES, pipeline_key
 from .caching import stage_outputs
-from .tasks import evaluate_task, pretrain_parsing_task, prepare_task, train_task, validate_task
+from .tasks import (evaluate_task, pretrain_parsing_task, prepare_task, promote_task, train_task,
+                    validate_task)
 
 
 def flow_run_tags() -> dict[str, str]:
@@ -44,9 +45,10 @@ def run_stage(stage_task: Any, stage: str, p: Params, *args: Any, **kwargs: Any)
 
 @flow(name="vreid-training")
 def training_flow(params_path: str = "params.yaml", prepare: bool = True,
-                  resume: bool = True) -> dict[str, Any]:
+                  resume: bool = True, promote: bool = False) -> dict[str, Any]:
     """prepare -> validate -> pretrain_parsing -> pretrain_image -> finetune_image ->
-    train_video -> evaluate; `prepare=False` trains on the data already configured."""
+    train_video -> evaluate [-> promote]; `prepare=False` trains on the data already
+    configured; `promote=True` registers the model and makes it the champion if better."""
     disable_telemetry()
     p = load_params(params_path)
     key, tags = pipeline_key(params_path), flow_run_tags()
@@ -61,6 +63,8 @@ def training_flow(params_path: str = "params.yaml", prepare: bool = True,
     out["evaluate"] = run_stage(evaluate_task, "evaluate", p,
                                 str(out["train_video"].model_path), key, tags)
     _publish_metrics(out["evaluate"].metrics)
+    if promote:  # never cached: the champion it is compared with changes between runs
+        out["promote"] = promote_task(p, str(out["train_video"].model_path), key, tags)
     return out
 
 
@@ -78,8 +82,11 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - thin CLI
     parser.add_argument("--params", default="params.yaml", type=Path)
     parser.add_argument("--no-prepare", action="store_true")
     parser.add_argument("--no-resume", action="store_true")
+    parser.add_argument("--promote", action="store_true",
+                        help="register the model; champion only if it beats the champion")
     args = parser.parse_args(argv)
-    training_flow(str(args.params), prepare=not args.no_prepare, resume=not args.no_resume)
+    training_flow(str(args.params), prepare=not args.no_prepare, resume=not args.no_resume,
+                  promote=args.promote)
 
 
 if __name__ == "__main__":  # pragma: no cover

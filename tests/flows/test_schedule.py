@@ -69,6 +69,8 @@ def test_schedules_weekly_cron_by_default_and_interval_on_request():
     assert only.interval.total_seconds() == 5
     with pytest.raises(ValueError, match="--interval must be positive"):
         schedules(None, 0)
+    with pytest.raises(ValueError, match="Invalid cron string"):
+        schedules("every sunday", None)
 
 
 def _env(**extra) -> dict[str, str]:

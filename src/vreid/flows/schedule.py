@@ -85,9 +85,9 @@ def serve_retraining(params_path: str | Path = "params.yaml", cron: str | None =
 
     from .retraining import retraining_flow
 
+    deployment = _deployment(params_path, cron, interval, state_path, name, timezone)
     require_server()
-    retraining_flow.serve(**_deployment(params_path, cron, interval, state_path, name, timezone),
-                          limit=limit, entrypoint_type=EntrypointType.MODULE_PATH)
+    retraining_flow.serve(**deployment, limit=limit, entrypoint_type=EntrypointType.MODULE_PATH)
 
 
 def deploy_retraining(pool: str, params_path: str | Path = "params.yaml",
@@ -100,8 +100,8 @@ def deploy_retraining(pool: str, params_path: str | Path = "params.yaml",
 
     from .retraining import retraining_flow
 
+    settings = _deployment(params_path, cron, interval, state_path, name, timezone)
     require_server()
-    deployment = retraining_flow.to_deployment(
-        **_deployment(params_path, cron, interval, state_path, name, timezone),
-        entrypoint_type=EntrypointType.MODULE_PATH, concurrency_limit=1)  # one at a time
+    deployment = retraining_flow.to_deployment(  # one run at a time
+        **settings, entrypoint_type=EntrypointType.MODULE_PATH, concurrency_limit=1)
     return str(deployment.apply(work_pool_name=pool))

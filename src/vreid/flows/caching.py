@@ -57,7 +57,8 @@ def stage_inputs(stage: str, p: Params, model_path: str | Path | None = None) ->
     if stage == "prepare":
         return {}
     if stage == "validate":
-        return {f"data.{k}": dataset_digest(getattr(data, k)) for k in ("video", "image", "parsing")}
+        return {f"data.{k}": dataset_digest(getattr(data, k))
+                for k in ("video", "image", "parsing")}
     if stage == "pretrain_parsing":
         return {"data.parsing": dataset_digest(data.parsing)}
     if stage in TRAIN_STAGES:

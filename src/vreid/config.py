@@ -177,6 +177,17 @@ class TrackingConfig:
 
 
 @dataclass(frozen=True)
+class PromoteConfig:
+    """Champion / challenger promotion in the MLflow model registry (`vreid promote`)."""
+
+    registered_name: str = "vreid"
+    # A metric of the evaluation stage (rank1, mAP, mINP, rr_mAP, ...); higher is better.
+    metric: str = "mAP"
+    # The challenger replaces the champion only when challenger - champion > margin.
+    margin: float = 0.0
+
+
+@dataclass(frozen=True)
 class Params:
     data: DataConfig = DataConfig()
     synth: SynthConfig = SynthConfig()
@@ -187,6 +198,7 @@ class Params:
     train_video: StageConfig = StageConfig()
     eval: EvalConfig = EvalConfig()
     tracking: TrackingConfig = TrackingConfig()
+    promote: PromoteConfig = PromoteConfig()
 
 
 def _convert(tp: Any, value: Any, where: str) -> Any:

@@ -11,6 +11,10 @@ def prefect_api(tmp_path_factory):
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
+    from vreid.tracking.env import disable_telemetry
+
+    disable_telemetry()  # before the server subprocess starts: it reads the environment
+
     storage = tmp_path_factory.mktemp("prefect-results")
     with prefect_test_harness(server_startup_timeout=90), \
             temporary_settings({PREFECT_LOCAL_STORAGE_PATH: storage}):

@@ -47,5 +47,5 @@ def test_retrains_promotes_then_skips_unchanged_data_and_keeps_a_champion_not_be
     assert again["retrained"] and not again["promoted"], again["reason"]
     client = mlflow.MlflowClient(f"sqlite:///{flow_work / 'mlflow.db'}")
     champion = client.get_model_version_by_alias("vreid", "champion")
-    assert champion.version == first["version"] != again["version"]
+    assert str(champion.version) == first["version"] != again["version"]
     assert json.loads(state_path.read_text())["flow_run_id"] == again["flow_run_id"]

@@ -217,4 +217,4 @@ def test_scheduled_run_retrains_on_new_data_and_promotes(prefect_server, served_
     tagged = [r for r in client.search_runs([experiment.experiment_id])
               if r.data.tags.get("prefect.root_flow_run_id") == run["id"]]
     assert {r.data.tags["vreid.stage"] for r in tagged} >= {"train_video", "evaluate"}
-    assert client.get_model_version_by_alias("vreid", "champion").version == state["version"]
+    assert str(client.get_model_version_by_alias("vreid", "champion").version) == state["version"]

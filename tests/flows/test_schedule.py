@@ -137,8 +137,10 @@ def prefect_server(tmp_path):
 
 
 def _flow_runs(url: str) -> list[dict]:
-    response = httpx.post(f"{url}/flow_runs/filter",
-                          json={"sort": "EXPECTED_START_TIME_ASC", "limit": 50}, timeout=10)
+    """Runs of deployments (not their sub-flow runs), oldest first."""
+    response = httpx.post(f"{url}/flow_runs/filter", json={
+        "flow_runs": {"deployment_id": {"is_null_": False}},
+        "sort": "EXPECTED_START_TIME_ASC", "limit": 50}, timeout=10)
     response.raise_for_status()
     return response.json()
 

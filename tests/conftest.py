@@ -26,6 +26,7 @@ TINY = {
         "video": {"name": "mars", "root": "data/synthetic/mars"},
         "image": {"name": "market1501", "root": "data/synthetic/market1501"},
         "parsing": {"name": "lip", "root": "data/synthetic/lip"},
+        "egoreid": {"name": "egoreid", "root": "data/synthetic/egoreid"},
     },
     "synth": {
         "seed": 0,
@@ -35,6 +36,8 @@ TINY = {
         "image": {"num_train_ids": 4, "num_test_ids": 4, "num_cams": 3, "cams_per_id": [2, 2],
                   "images_per_cam": [2, 2], "num_distractors": 2, "num_junk": 1},
         "parsing": {"num_train": 4, "num_val": 2, "height": [64, 64], "width": [32, 32]},
+        "egoreid": {"num_pedestrians": 40, "duration_s": 120.0, "walkway_length_m": 100.0,
+                    "frames": [16, 17]},
     },
     "runtime": {"device": "cpu", "threads": 1},
     "parsing": {"model": _PARSER, "height": 64, "width": 32, "epochs": 1, "batch_size": 2,
@@ -47,7 +50,45 @@ TINY = {
                           losses=[{"name": "region_cross_entropy"}]),
     "eval": {"batch_size": 16, "max_rank": 20},
     "tracking": {"experiment": "vreid-test"},
+    "export": {"opset": 18},
+    "benchmark": {"batch_sizes": [1, 2], "warmup": 0, "iterations": 1},
+    # 2 trials x 1 epoch x 1 iteration over train_video, 2 of the 6 training ids held out
+    "tune": {"space": [{"path": "train.lr", "kind": "loguniform", "low": 1.0e-4, "high": 3.0e-3},
+                       {"path": "train.weight_decay", "kind": "uniform", "low": 0.0,
+                        "high": 1.0e-3}],
+             "num_samples": 2, "epochs": 1, "iters_per_epoch": 1, "holdout_ids": 2},
 }
+
+
+# Tiny kwargs of EVERY registered model: the model tests (tests/models) and the export
+# tests (tests/export) run over all of them, so a model added to MODELS needs an entry.
+TINY_MODEL_KWARGS = {
+    "resnet_tap": {"depth": 18},
+    "egoreid_frame": {"parser": _PARSER},
+    "egoreid": {"parser": _PARSER, "channels": 16},
+    "parsing_net": _PARSER,
+}
+PER_FRAME_MODELS = {"parsing_net"}  # image [B, 3, H, W] in, per-pixel logits out
+
+
+def pytest_generate_tests(metafunc):
+    """`clip_model_name`: every registered clip model; `any_model_name`: every model."""
+    from vreid.models import MODELS
+
+    if "clip_model_name" in metafunc.fixturenames:
+        metafunc.parametrize("clip_model_name", sorted(set(MODELS.names()) - PER_FRAME_MODELS))
+    if "any_model_name" in metafunc.fixturenames:
+        metafunc.parametrize("any_model_name", sorted(MODELS.names()))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_kwargs():
+    return TINY_MODEL_KWARGS
+
+
+@pytest.fixture(scope="session")
+def per_frame_models():
+    return PER_FRAME_MODELS
 
 
 def write_tiny_params(directory: Path, **overrides) -> Path:

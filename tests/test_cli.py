@@ -9,7 +9,8 @@ def test_one_command_per_stage():
     out = runner.invoke(app, ["--help"])
     assert out.exit_code == 0
     for stage in ("prepare", "validate", "pretrain-parsing", "pretrain-image", "finetune-image",
-                  "train-video", "evaluate"):
+                  "train-video", "evaluate", "evaluate-metadata", "stats", "export",
+                  "benchmark"):
         assert stage in out.output
 
 
@@ -49,3 +50,13 @@ def test_promote_rollback_compare_commands(in_prepared, tmp_path, monkeypatch):
     assert md.read_text().splitlines()[0] == "| run | name | stage | mAP |"
     out = runner.invoke(app, ["promote", "--model", str(tmp_path / "missing.pt")])
     assert out.exit_code == 1 and "missing.pt: model file not found" in " ".join(out.output.split())
+
+
+def test_export_of_a_missing_model_is_one_readable_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    params = tmp_path / "params.yaml"
+    params.write_text("export: {opset: 18}\n")
+    out = runner.invoke(app, ["export", "--params", str(params),
+                              "--model", str(tmp_path / "no_such_model.pt")])
+    assert out.exit_code == 1
+    assert "no_such_model.pt" in out.output and "Traceback" not in out.output

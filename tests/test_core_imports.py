@@ -6,7 +6,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 CORE = ["vreid.data", "vreid.models", "vreid.losses", "vreid.eval", "vreid.engine",
-        "vreid.data.synth", "vreid.data.readers"]
+        "vreid.data.synth", "vreid.data.readers", "vreid.export"]
 FORBIDDEN = ["prefect", "ray", "mlflow", "dvc", "great_expectations"]
 
 

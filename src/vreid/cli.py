@@ -47,7 +47,7 @@ def _run_stage(fn, *args, **kwargs):
 
 @app.command()
 def prepare(params: Path = ParamsOption) -> None:
-    """Write the embedded synthetic MARS / Market-1501 / LIP sets."""
+    """Write the embedded synthetic MARS / Market-1501 / LIP / EgoReID sets."""
     from .pipeline.prepare import prepare as stage
 
     p = _params(params)
@@ -230,6 +230,110 @@ def schedule(
             serve_retraining(params, **options)
     except (ServerUnavailable, ValueError) as exc:
         _fail(str(exc))
+
+
+@app.command("evaluate-metadata")
+def evaluate_metadata(
+    params: Path = ParamsOption,
+    model: Path = typer.Option(Path("models/train_video/model.pt"), help="Model to evaluate."),
+    reports: Path = Path("reports"),
+) -> None:
+    """Rank-1 / mAP on the EgoReID set without and with sensor-metadata pruning
+    (paper 000 sec. 5, table 2); reports/metadata_metrics.json."""
+    from .pipeline.evaluate_metadata import format_table
+    from .tracking.stages import pipeline_key, run_evaluate_metadata
+
+    p = _params(params)
+    out = _run_stage(run_evaluate_metadata, p, model, reports, pipeline_key(params))
+    m = out.metrics
+    typer.echo(format_table(m, str(model)))
+    console.print(f"gallery shrink {m['gallery_shrink']:.1%}; next camera right "
+                  f"{m['next_camera_accuracy']:.1%}, true next appearance kept "
+                  f"{m['true_next_kept']:.1%} of {m['queries_with_next_appearance']} queries; "
+                  f"not pruned: {m['skipped_missing_sensors']} (missing sensors), "
+                  f"{m['skipped_no_candidate']} (no camera ahead)")
+
+
+@app.command()
+def stats(
+    params: Path = ParamsOption,
+    dataset: str = typer.Option("egoreid", help="Configured dataset: a key of `data` "
+                                "(video, image, egoreid)."),
+) -> None:
+    """Paper 000 table-1 style counts of a configured dataset (IDs, tracklets, cameras,
+    boxes, IDs shared between cameras, sensor metadata)."""
+    from .data.statistics import dataset_statistics, format_statistics
+    from .pipeline.common import read_configured
+
+    p = _params(params)
+    ref = getattr(p.data, dataset, None)
+    if ref is None or not hasattr(ref, "name"):
+        _fail(f"unknown dataset {dataset!r}; use one of video, image, egoreid")
+    index = _run_stage(read_configured, ref)
+    typer.echo(format_statistics(f"{ref.name} ({ref.root})", dataset_statistics(index)))
+
+
+@app.command()
+def export(
+    params: Path = ParamsOption,
+    model: Path = typer.Option(Path("models/train_video/model.pt"), help="Model to export."),
+    out: Path = typer.Option(Path("models/export"), help="Folder of model.onnx (and model.engine)."),
+    reports: Path = Path("reports"),
+) -> None:
+    """ONNX export (dynamic batch) with an ONNX Runtime parity check; a TensorRT engine
+    where TensorRT and a GPU are present. Writes reports/export.json."""
+    from .tracking.stages import pipeline_key, run_export
+
+    p = _params(params)
+    o = _run_stage(run_export, p, model, out, reports, pipeline_key(params))
+    r = o.report
+    console.print(f"[green]export[/] -> {o.onnx_path} (opset {r['opset']}, parity max |diff| "
+                  f"{r['parity_max_abs_diff']:.2g} at batch {r['parity_batch_sizes']}); "
+                  f"tensorrt: {r['tensorrt']}")
+
+
+@app.command()
+def benchmark(
+    params: Path = ParamsOption,
+    model: Path = typer.Option(Path("models/train_video/model.pt"), help="Torch model file."),
+    onnx: Path = typer.Option(Path("models/export/model.onnx"), help="Its exported ONNX file."),
+    reports: Path = Path("reports"),
+) -> None:
+    """Throughput (clips/s, frames/s) and latency (p50, p95) per backend and batch size;
+    writes reports/benchmark.json."""
+    from .export.benchmark import format_table
+    from .tracking.stages import pipeline_key, run_benchmark
+
+    p = _params(params)
+    o = _run_stage(run_benchmark, p, model, onnx, reports, pipeline_key(params))
+    console.print(format_table(o.result))
+
+
+@app.command()
+def tune(
+    params: Path = ParamsOption,
+    address: str = typer.Option(None, "--address", envvar="RAY_ADDRESS",
+                                help="Ray cluster to run on (default: tune.address, else local)."),
+    resume: bool = typer.Option(True, help="Resume the search of this configuration if "
+                                "one was interrupted (finished trials are not rerun)."),
+) -> None:
+    """Ray Tune search over the `tune.stage` training stage (params.yaml `tune:`), scored on
+    training identities held out for validation; best values -> reports/best_params.yaml."""
+    from .hpo.search import SearchInterrupted, run_search
+
+    p = _params(params)
+    try:
+        out = _run_stage(run_search, p, params, address=address, resume=resume)
+    except SearchInterrupted as exc:
+        console.print(f"[yellow]{exc}[/]")
+        raise typer.Exit(code=130)
+    for row in out.trials:
+        value = row.metrics.get(out.metric)
+        shown = f"{value:.3f}" if isinstance(value, float) else "-"
+        console.print(f"  {row.trial_id} {row.status:5} {out.metric} {shown}  {row.config}")
+    console.print(f"[bold green]best {out.metric} {out.best_value:.3f}[/] -> "
+                  f"{out.best_params_path} ({'resumed' if out.restored else 'new'} search "
+                  f"{out.name})")
 
 
 def main() -> None:  # pragma: no cover - console entry point

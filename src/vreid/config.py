@@ -30,6 +30,10 @@ class DatasetRef:
     name: str
     root: str = ""
     sources: tuple["DatasetRef", ...] = ()
+    # >0: hold this many training identities out as a validation query / gallery
+    # (vreid.data.split; the test split is then never read). Set by tuning trials.
+    holdout_ids: int = 0
+    holdout_seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class DataConfig:
     video: DatasetRef = DatasetRef("mars", "data/synthetic/mars")
     image: DatasetRef = DatasetRef("market1501", "data/synthetic/market1501")
     parsing: DatasetRef = DatasetRef("lip", "data/synthetic/lip")
+    # EgoReID layout with sensor metadata (evaluate-metadata)
+    egoreid: DatasetRef = DatasetRef("egoreid", "data/synthetic/egoreid")
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ class SynthConfig:
     video: dict[str, Any] = field(default_factory=dict)
     image: dict[str, Any] = field(default_factory=dict)
     parsing: dict[str, Any] = field(default_factory=dict)
+    egoreid: dict[str, Any] = field(default_factory=dict)  # vreid.data.synth.EgoWorldConfig
 
 
 @dataclass(frozen=True)
@@ -188,6 +195,89 @@ class PromoteConfig:
 
 
 @dataclass(frozen=True)
+class MetadataConfig:
+    """Sensor-metadata pruning (paper 000 sec. 5, eq. 1-2; vreid.eval.metadata explains).
+
+    range_m: subtracted from the camera distance before eq. 1 (a phone sees a person
+    before reaching it; a target walking away leaves the view ahead of the camera); 0 is
+    the paper's formula. The default covers the embedded world's 12 m view range twice
+    plus the walkway's width. on_missing: error | skip (no pruning for that query).
+    """
+
+    target_speed: float = 1.3
+    tolerance_deg: float = 45.0
+    range_m: float = 30.0
+    slack_s: float = 0.0
+    max_gap_s: float = 1.0
+    on_missing: str = "error"
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """ONNX export of the trained model (and a TensorRT engine where TensorRT can run)."""
+
+    opset: int = 18
+    export_batch: int = 2  # example batch traced (>= 2); the batch axis is dynamic
+    parity_batch_sizes: tuple[int, ...] = (1, 3)  # ORT vs torch, at batches != export_batch
+    tolerance: float = 1e-4  # max |torch - ORT| (fp32); above it the export fails
+    tensorrt: bool = True  # build models/export/model.engine when TensorRT and a GPU exist
+    tensorrt_fp16: bool = True  # TensorRT 10.x only (11.x is strongly typed: fp32 graph)
+    tensorrt_batch_sizes: tuple[int, ...] = (1, 8, 32)  # optimisation profile min/opt/max
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """Inference throughput / latency per backend (vreid.export.benchmark.BACKENDS)."""
+
+    batch_sizes: tuple[int, ...] = (1, 8, 32)
+    warmup: int = 1  # untimed calls per backend and batch size
+    iterations: int = 3  # timed calls per backend and batch size
+    backends: tuple[str, ...] = ("torch_eager", "ort_cpu", "ort_cuda", "tensorrt")
+    threads: int = 0  # torch and ORT intra-op threads; 0: runtime.threads, else the default
+    ort_optimization: str = "all"  # disable | basic | extended | all
+
+
+@dataclass(frozen=True)
+class SearchDim:
+    """One tuned hyper-parameter: a dotted path into the tuned stage and its distribution.
+
+    `path` addresses the stage config (`train.lr`, `input.clip_len`, list items by index:
+    `train.losses.0.kwargs.label_smoothing`); kind: loguniform | uniform (low, high),
+    randint (low <= n < high), choice (values).
+    """
+
+    path: str
+    kind: str
+    low: float = 0.0
+    high: float = 0.0
+    values: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """Ray Tune search over one training stage (vreid.hpo); tiny default budget."""
+
+    stage: str = "train_video"
+    space: tuple[SearchDim, ...] = ()
+    num_samples: int = 2
+    epochs: int = 1  # per trial (overrides the stage's train.epochs); ASHA's max_t
+    iters_per_epoch: int = 0  # >0 overrides the stage's train.iters_per_epoch
+    metric: str = "mAP"  # validation metric maximised (rank1, mAP, mINP, ...)
+    holdout_ids: int = 10  # training identities held out as the validation split
+    holdout_seed: int = 0
+    grace_period: int = 1  # ASHA: epochs before a trial may be stopped
+    reduction_factor: int = 2
+    searcher: str = "random"  # random (Tune's built-in variant generator) | optuna
+    seed: int = 0
+    cpus_per_trial: float = 1.0
+    threads_per_trial: int = 1
+    max_concurrent: int = 2
+    address: str = ""  # empty: RAY_ADDRESS if set, else an in-process local Ray
+    storage: str = "tune"  # Tune experiment folders (resume state, per-trial models)
+    best_params: str = "reports/best_params.yaml"
+
+
+@dataclass(frozen=True)
 class Params:
     data: DataConfig = DataConfig()
     synth: SynthConfig = SynthConfig()
@@ -199,6 +289,10 @@ class Params:
     eval: EvalConfig = EvalConfig()
     tracking: TrackingConfig = TrackingConfig()
     promote: PromoteConfig = PromoteConfig()
+    metadata: MetadataConfig = MetadataConfig()
+    export: ExportConfig = ExportConfig()
+    benchmark: BenchmarkConfig = BenchmarkConfig()
+    tune: TuneConfig = TuneConfig()
 
 
 def _convert(tp: Any, value: Any, where: str) -> Any:
@@ -263,3 +357,35 @@ def to_flat_dict(obj: Any, prefix: str = "") -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+def with_override(obj: Any, path: str, value: Any, where: str = "override") -> Any:
+    """A copy of config `obj` with the value at dotted `path` replaced (typed like the field).
+
+    Steps through dataclass fields, tuple items (by index) and existing mapping keys;
+    a path that does not exist is a ConfigError naming `where` and the path.
+    """
+    head, _, rest = path.partition(".")
+
+    def inner(current: Any, tp: Any) -> Any:
+        if rest:
+            return with_override(current, rest, value, f"{where}.{head}")
+        return _convert(tp, value, f"{where}.{head}") if tp is not None else value
+
+    if dataclasses.is_dataclass(obj):
+        names = {f.name for f in dataclasses.fields(obj)}
+        if head not in names:
+            raise ConfigError(f"{where}: no key {head!r}; known: {sorted(names)}")
+        new = inner(getattr(obj, head), get_type_hints(type(obj))[head])
+        return dataclasses.replace(obj, **{head: new})
+    if isinstance(obj, tuple):
+        if not head.isdigit() or int(head) >= len(obj):
+            raise ConfigError(f"{where}: no item {head!r} in a list of {len(obj)}")
+        i = int(head)
+        return obj[:i] + (inner(obj[i], None),) + obj[i + 1:]
+    if isinstance(obj, dict):
+        if head not in obj:
+            raise ConfigError(f"{where}: no key {head!r}; known: {sorted(obj)} "
+                              "(write the key into params.yaml to tune it)")
+        return {**obj, head: inner(obj[head], None)}
+    raise ConfigError(f"{where}: {type(obj).__name__} value has no key {head!r}")

@@ -235,3 +235,66 @@ def test_threaded_row_sort(monkeypatch):
     rng = np.random.default_rng(21)
     dist, qp, gp, qc, gc = random_case(rng, 40, 200, 6, 3, levels=30)
     assert_same(evaluate_rank(dist, qp, gp, qc, gc, chunk=13), dist, qp, gp, qc, gc, 50)
+
+
+# ---------------------------------------------------------------------------
+# gallery_mask (sensor-metadata pruning): pruned true matches are misses
+
+def masked_oracle(dist, qp, gp, qc, gc, keep, max_rank):
+    """Per query: rank only kept items; every (unpruned or pruned) true match counts in AP."""
+    max_rank = min(max_rank, dist.shape[1])
+    cmcs, aps, inps = [], [], []
+    for i in range(len(qp)):
+        n_pos = sum(1 for j in range(len(gp)) if gp[j] == qp[i] and gc[j] != qc[i])
+        if n_pos == 0:
+            continue
+        order = [j for j in np.argsort(dist[i], kind="stable") if keep[i, j]]
+        order = [j for j in order if not (gp[j] == qp[i] and gc[j] == qc[i])]
+        hits = np.flatnonzero([gp[j] == qp[i] for j in order])
+        cmc = np.zeros(max_rank)
+        if hits.size and hits[0] < max_rank:
+            cmc[hits[0]:] = 1
+        cmcs.append(cmc)
+        aps.append(sum((k + 1) / (r + 1) for k, r in enumerate(hits)) / n_pos)
+        inps.append(n_pos / (hits[-1] + 1) if len(hits) == n_pos else 0.0)
+    return np.mean(cmcs, 0), np.mean(aps), np.mean(inps), len(aps)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_gallery_mask_matches_oracle(seed):
+    rng = np.random.default_rng(100 + seed)
+    nq, ng = 29, 80
+    qp, gp = rng.integers(0, 10, nq), rng.integers(0, 10, ng)
+    qc, gc = rng.integers(0, 3, nq), rng.integers(0, 3, ng)
+    dist = rng.integers(0, 15, (nq, ng)).astype(np.float32)
+    keep = rng.random((nq, ng)) < 0.5
+    res = evaluate_rank(dist, qp, gp, qc, gc, max_rank=50, chunk=7, gallery_mask=keep)
+    cmc, m_ap, m_inp, valid = masked_oracle(dist, qp, gp, qc, gc, keep, 50)
+    np.testing.assert_allclose(res.cmc, cmc, atol=1e-12)
+    assert res.mAP == pytest.approx(m_ap) and res.mINP == pytest.approx(m_inp)
+    assert res.num_valid == valid
+
+
+def test_gallery_mask_all_true_changes_nothing():
+    rng = np.random.default_rng(7)
+    dist = rng.random((12, 30))
+    ids = rng.integers(0, 4, 12), rng.integers(0, 4, 30), rng.integers(0, 2, 12), rng.integers(0, 2, 30)
+    a = evaluate_rank(dist, *ids)
+    b = evaluate_rank(dist, *ids, gallery_mask=np.ones((12, 30), bool))
+    np.testing.assert_array_equal(a.cmc, b.cmc)
+    assert a.mAP == b.mAP and a.mINP == b.mINP
+
+
+def test_gallery_mask_hand_made():
+    # query pid 1 cam 0; gallery: distractor (closest), match A (cam 1), match B (cam 2)
+    dist = np.array([[0.1, 0.2, 0.3]])
+    ids = ([1], [0, 1, 1], [0], [1, 1, 2])
+    # prune the distractor and match A: B is found at rank 1, A is a miss -> AP = 1/2
+    res = evaluate_rank(dist, *ids, max_rank=3, gallery_mask=[[False, False, True]])
+    assert res.cmc.tolist() == [1.0, 1.0, 1.0]
+    assert res.mAP == pytest.approx(0.5) and res.mINP == 0.0
+    # prune both matches: the query stays valid and misses everything
+    res = evaluate_rank(dist, *ids, max_rank=3, gallery_mask=[[True, False, False]])
+    assert res.num_valid == 1 and res.cmc.tolist() == [0.0, 0.0, 0.0] and res.mAP == 0.0
+    with pytest.raises(ValueError, match="gallery_mask has shape"):
+        evaluate_rank(dist, *ids, gallery_mask=[[True, True]])

@@ -5,28 +5,17 @@ import torch
 
 from vreid.models import BACKBONES, MODELS, TEMPORAL, build_model
 
-_PARSER = {"backbone": "resnet", "depth": 18, "aspp_rates": [1, 2], "aspp_channels": 8}
-# Tiny settings for every registered re-ID model (clip in, embedding out).
-TINY = {
-    "resnet_tap": {"depth": 18},
-    "egoreid_frame": {"parser": _PARSER},
-    "egoreid": {"parser": _PARSER, "channels": 16},
-}
-PER_FRAME = {"parsing_net"}  # image in, per-pixel logits out: tests/models/test_parsing.py
+# Tiny kwargs per registered model: TINY_MODEL_KWARGS in tests/conftest.py (shared with
+# the export tests); `clip_model_name` runs over every model taking clips.
 
 
-@pytest.fixture(params=sorted(set(MODELS.names()) - PER_FRAME))
-def model_name(request):
-    return request.param
+def test_every_registered_model_has_a_tiny_config(tiny_model_kwargs):
+    assert set(MODELS.names()) <= set(tiny_model_kwargs)
 
 
-def test_every_registered_model_has_a_tiny_config():
-    assert set(MODELS.names()) - PER_FRAME <= set(TINY)
-
-
-def test_forward_backward(model_name):
+def test_forward_backward(clip_model_name, tiny_model_kwargs):
     torch.manual_seed(0)
-    model = build_model(model_name, num_classes=5, **TINY[model_name])
+    model = build_model(clip_model_name, num_classes=5, **tiny_model_kwargs[clip_model_name])
     clips = torch.randn(4, 3, 3, 32, 16)
     out = model.train()(clips)
     logits = out["logits"] if "logits" in out else out["region_logits"]

@@ -31,3 +31,17 @@ def test_load_model_refuses_a_foreign_file(tmp_path):
     torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="other.pt: not a vreid model file"):
         load_model(tmp_path / "other.pt")
+
+
+def test_read_configured_holds_out_validation_ids(in_prepared):
+    import dataclasses
+
+    from vreid.config import load_params
+
+    ref = load_params("params.yaml").data.video
+    full = read_configured(ref)
+    val = read_configured(dataclasses.replace(ref, holdout_ids=2))
+    held = {t.pid for t in val.gallery}
+    assert len(held) == 2 and held <= {t.pid for t in full.train}
+    assert held.isdisjoint({t.pid for t in val.train})
+    assert held.isdisjoint({t.pid for t in full.gallery})  # never the test identities

@@ -11,7 +11,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 STAGES = ("prepare", "validate", "pretrain_parsing", "pretrain_image", "finetune_image",
-          "train_video", "evaluate")
+          "train_video", "evaluate", "evaluate_metadata", "export", "benchmark", "tune")
 
 
 def run(cmd, cwd, env):
@@ -41,17 +41,22 @@ def test_dvc_repro_runs_stages_tracks_mlflow_and_reruns_only_what_changed(
     assert 0 <= metrics["rank1"] <= 1 and 0 <= metrics["mAP"] <= 1
     shown = json.loads(run(dvc + ["metrics", "show", "--json"], work, env))
     assert "rank1" in json.dumps(shown)
+    assert "parity_max_abs_diff" in json.dumps(shown)
+    assert "ort_cpu.bs1.clips_per_s" in json.dumps(shown)
 
     second = run(dvc + ["repro"], work, env)
     assert "Running stage" not in second
 
-    # A video-training param changes: only train_video and evaluate run again.
+    # A video-training param changes: only train_video and what uses its model or its
+    # settings run again (the search is restored: trials train tune.epochs whatever
+    # train_video's epochs).
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["train_video"]["train"]["epochs"] = 3
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     third = run(dvc + ["repro"], work, env)
     ran = [s for s in STAGES if f"Running stage '{s}'" in third]
-    assert ran == ["train_video", "evaluate"], third
+    assert ran == ["train_video", "evaluate", "evaluate_metadata", "export", "benchmark",
+                   "tune"], third
 
     import mlflow
 
@@ -61,8 +66,10 @@ def test_dvc_repro_runs_stages_tracks_mlflow_and_reruns_only_what_changed(
     stages = sorted(r.data.tags.get("vreid.stage") for r in runs)
     assert stages == sorted(["pipeline", "pipeline", "pretrain_parsing", "pretrain_image",
                              "finetune_image", "train_video", "train_video", "evaluate",
-                             "evaluate"])
-    parents = {r.info.run_id for r in runs if r.data.tags["vreid.stage"] == "pipeline"}
+                             "evaluate", "evaluate_metadata", "evaluate_metadata", "export",
+                             "export", "benchmark", "benchmark", "tune", "tune_trial",
+                             "tune_trial"])
+    parents = {r.info.run_id for r in runs if r.data.tags["vreid.stage"] in ("pipeline", "tune")}
     children = [r for r in runs if r.data.tags["vreid.stage"] != "pipeline"]
     assert all(r.data.tags.get("mlflow.parentRunId") in parents for r in children)
     train_run = next(r for r in runs if r.data.tags["vreid.stage"] == "train_video")
@@ -75,3 +82,6 @@ def test_dvc_repro_runs_stages_tracks_mlflow_and_reruns_only_what_changed(
     assert client.search_logged_models([exp.experiment_id])  # the model itself is logged
     eval_run = next(r for r in runs if r.data.tags["vreid.stage"] == "evaluate")
     assert "rank1" in eval_run.data.metrics
+    meta_run = next(r for r in runs if r.data.tags["vreid.stage"] == "evaluate_metadata")
+    assert {"rank1", "metadata_rank1", "gallery_shrink"} <= set(meta_run.data.metrics)
+    assert "metadata_rank1" in json.dumps(shown)

@@ -3,7 +3,7 @@ from pathlib import Path
 from vreid.data import read_dataset
 
 
-def test_prepare_writes_all_three_layouts_read_by_the_real_readers(in_prepared):
+def test_prepare_writes_all_layouts_read_by_the_real_readers(in_prepared):
     root = Path("data/synthetic")
     mars = read_dataset("mars", root / "mars")
     assert mars.num_train_pids == 6 and len(mars.query) == 6
@@ -11,3 +11,5 @@ def test_prepare_writes_all_three_layouts_read_by_the_real_readers(in_prepared):
     assert market.num_train_pids == 4
     lip = read_dataset("lip", root / "lip")
     assert (len(lip.train), len(lip.val)) == (4, 2)
+    ego = read_dataset("egoreid", root / "egoreid")
+    assert ego.query and ego.gallery and sorted(ego.metadata["sensors"]) == [0, 1, 2]

@@ -8,7 +8,8 @@ import pytest
 from vreid.config import InputConfig, ModelConfig, load_params
 from vreid.models import build_model
 from vreid.pipeline.common import save_model
-from vreid.tracking.stages import pipeline_key, run_evaluate, run_train_stage
+from vreid.tracking.stages import (pipeline_key, run_benchmark, run_evaluate,
+                                   run_evaluate_metadata, run_export, run_train_stage)
 
 
 @pytest.fixture
@@ -42,3 +43,36 @@ def test_unknown_training_stage_is_refused(tracked):
     p, _ = tracked
     with pytest.raises(ValueError, match="unknown training stage 'train_audio'"):
         run_train_stage(p, "train_audio")
+
+
+def test_evaluate_metadata_run_logs_both_rankings(tracked, tmp_path):
+    p, client = tracked
+    model_path = tmp_path / "model.pt"
+    save_model(model_path, build_model("resnet_tap", num_classes=4, depth=18),
+               ModelConfig("resnet_tap", {"depth": 18}), 4, InputConfig(32, 16, 2))
+    run_evaluate_metadata(p, model_path, tmp_path / "reports", key=pipeline_key("params.yaml"))
+    runs = client.search_runs([client.get_experiment_by_name("vreid-test").experiment_id])
+    run = next(r for r in runs if r.data.tags["vreid.stage"] == "evaluate_metadata")
+    assert {"rank1", "mAP", "metadata_rank1", "metadata_mAP", "gallery_shrink"} <= \
+        set(run.data.metrics)
+    assert run.data.params["metadata.range_m"] == "30.0"
+
+
+def test_export_and_benchmark_runs_log_onnx_metrics_and_backend_status(tracked, tmp_path):
+    p, client = tracked
+    p = dataclasses.replace(p, benchmark=dataclasses.replace(
+        p.benchmark, batch_sizes=(1,), warmup=0, iterations=1, backends=("ort_cpu", "tensorrt")))
+    model_path = tmp_path / "model.pt"
+    save_model(model_path, build_model("resnet_tap", num_classes=4, depth=18),
+               ModelConfig("resnet_tap", {"depth": 18}), 4, InputConfig(32, 16, 2))
+    exported = run_export(p, model_path, tmp_path / "export", tmp_path / "reports")
+    run_benchmark(p, model_path, exported.onnx_path, tmp_path / "reports")
+    runs = client.search_runs([client.get_experiment_by_name("vreid-test").experiment_id])
+    ex = next(r for r in runs if r.data.tags["vreid.stage"] == "export")
+    bench = next(r for r in runs if r.data.tags["vreid.stage"] == "benchmark")
+    assert ex.data.params["export.opset"] == "18" and ex.data.metrics["parity_max_abs_diff"] <= 1e-4
+    assert ex.data.tags["vreid.tensorrt"] == exported.report["tensorrt"]
+    assert {a.path for a in client.list_artifacts(ex.info.run_id)} == {"model.onnx", "export.json"}
+    assert bench.data.metrics["ort_cpu.bs1.clips_per_s"] > 0
+    assert bench.data.tags["vreid.backend.ort_cpu"] == "ok"
+    assert bench.data.tags["vreid.backend.tensorrt"].startswith(("unavailable (", "ok"))

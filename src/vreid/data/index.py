@@ -37,6 +37,8 @@ class ReIDIndex:
     train: list[Tracklet]
     query: list[Tracklet]
     gallery: list[Tracklet]
+    # dataset-level extras, e.g. EgoReID's per-camera sensor streams ("sensors")
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def num_train_pids(self) -> int:

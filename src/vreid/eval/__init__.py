@@ -1,24 +1,39 @@
-"""Evaluation: distances, CMC / mAP / mINP, protocols, k-reciprocal re-ranking.
+"""Evaluation: distances, CMC / mAP / mINP, protocols, k-reciprocal re-ranking,
+sensor-metadata pruning.
 
-Importable with only numpy and torch.
+Names load on first use, so `vreid.eval.metadata` imports with numpy alone; the rest
+needs numpy and torch.
 """
 
-from .distance import compute_distance
-from .protocols import SplitsResult, evaluate_rank_single_shot, evaluate_splits, evaluate_reader_splits
-from .rank import RankResult, evaluate_rank, evaluate_rank_features
-from .rerank import RerankMemoryError, estimate_rerank_memory, re_ranking, re_ranking_features
+from __future__ import annotations
 
-__all__ = [
-    "RankResult",
-    "RerankMemoryError",
-    "SplitsResult",
-    "compute_distance",
-    "evaluate_rank",
-    "evaluate_rank_features",
-    "evaluate_rank_single_shot",
-    "evaluate_reader_splits",
-    "evaluate_splits",
-    "estimate_rerank_memory",
-    "re_ranking",
-    "re_ranking_features",
-]
+import importlib
+
+_EXPORTS = {
+    "compute_distance": "distance",
+    "SplitsResult": "protocols",
+    "evaluate_rank_single_shot": "protocols",
+    "evaluate_splits": "protocols",
+    "evaluate_reader_splits": "protocols",
+    "RankResult": "rank",
+    "evaluate_rank": "rank",
+    "evaluate_rank_features": "rank",
+    "RerankMemoryError": "rerank",
+    "estimate_rerank_memory": "rerank",
+    "re_ranking": "rerank",
+    "re_ranking_features": "rerank",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

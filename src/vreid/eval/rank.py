@@ -194,9 +194,22 @@ def _stable_ranks(block: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.n
     return ranks
 
 
+def _apply_mask(block: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Pruned items move behind every kept item (kept +inf become the largest finite value)."""
+    if keep.shape != block.shape:
+        raise ValueError(f"gallery_mask chunk has shape {keep.shape}, distances {block.shape}")
+    if block.dtype.kind != "f":
+        block = block.astype(np.float64)
+    return np.where(keep, np.minimum(block, np.finfo(block.dtype).max), np.inf)
+
+
 def _score_block(block: np.ndarray, q_pids: np.ndarray, q_camids: np.ndarray,
-                 gallery: _Gallery):
-    """Per query of one chunk: 0-based first-match rank (-1: no valid match), AP, INP."""
+                 gallery: _Gallery, keep: np.ndarray | None = None):
+    """Per query of one chunk: 0-based first-match rank (-1: no valid match), AP, INP.
+
+    `keep` (bool, chunk-shaped): pruned true matches still count in the number of
+    matches but are never retrieved (a missed match: AP's precision term 0, INP 0).
+    """
     n = block.shape[0]
     first = np.full(n, -1, dtype=np.int64)
     ap = np.full(n, np.nan)
@@ -207,6 +220,11 @@ def _score_block(block: np.ndarray, q_pids: np.ndarray, q_camids: np.ndarray,
     if not valid.any():
         return first, ap, inp
     sel = valid[rows]
+    if keep is not None:
+        block = _apply_mask(block, keep)
+        ap[valid] = 0.0  # a query whose matches are all pruned scores 0
+        inp[valid] = 0.0
+        sel &= keep[rows, cols]
     rows, cols, removed = rows[sel], cols[sel], removed[sel]
     ranks = _stable_ranks(block, rows, cols)
 
@@ -219,7 +237,8 @@ def _score_block(block: np.ndarray, q_pids: np.ndarray, q_camids: np.ndarray,
     pos = ~removed
     prow = rows[pos]
     kept_rank = ranks[pos] - removed_before[pos]  # 0-based rank among kept items
-    pos_offset = np.cumsum(n_pos) - n_pos
+    n_ret = np.bincount(prow, minlength=n)  # retrievable matches (= n_pos without a mask)
+    pos_offset = np.cumsum(n_ret) - n_ret
     k = np.arange(1, len(prow) + 1) - pos_offset[prow]  # 1-based index of the match
     precision = k / (kept_rank + 1.0)
     ap[valid] = np.bincount(prow, weights=precision, minlength=n)[valid] / n_pos[valid]
@@ -236,6 +255,7 @@ def _evaluate_blocks(
     g_pids: np.ndarray,
     g_camids: np.ndarray,
     max_rank: int,
+    gallery_mask: np.ndarray | None = None,
 ) -> RankResult:
     """The protocol over (start row, distance chunk) pairs: one implementation for all inputs."""
     nq, ng = len(q_pids), len(g_pids)
@@ -249,8 +269,9 @@ def _evaluate_blocks(
     for start, block in blocks:
         block = _check_block(_to_numpy_block(block))
         stop = start + block.shape[0]
+        keep = None if gallery_mask is None else gallery_mask[start:stop]
         first, ap[start:stop], inp[start:stop] = _score_block(
-            block, q_pids[start:stop], q_camids[start:stop], gallery
+            block, q_pids[start:stop], q_camids[start:stop], gallery, keep
         )
         hits += np.bincount(first[(first >= 0) & (first < max_rank)], minlength=max_rank)
     num_valid = int(np.isfinite(ap).sum())
@@ -269,18 +290,30 @@ def evaluate_rank(
     g_camids,
     max_rank: int = 50,
     chunk: int = 256,
+    gallery_mask=None,
 ) -> RankResult:
     """CMC / mAP / mINP from a [num_query, num_gallery] distance matrix.
 
     `distmat` may be a numpy array, a numpy memmap or a torch tensor (any device);
     it is read `chunk` query rows at a time, so a memmap is never loaded whole.
+
+    `gallery_mask` ([num_query, num_gallery] bool, True = searched), e.g. the sensor
+    pruning of `vreid.eval.metadata.prune_gallery`: a query only ranks its kept items;
+    a pruned true match is a miss (it still counts among the query's matches, so AP
+    and CMC drop as if it were never retrieved, and INP is 0). Which queries are valid
+    does not depend on the mask.
     """
     distmat = _as_distmat(distmat)
     nq, ng = distmat.shape
     q_pids, g_pids, q_camids, g_camids = _check_ids(nq, ng, q_pids, g_pids, q_camids, g_camids)
+    if gallery_mask is not None:
+        gallery_mask = np.asarray(gallery_mask, dtype=bool)
+        if gallery_mask.shape != (nq, ng):
+            raise ValueError(f"gallery_mask has shape {gallery_mask.shape}, "
+                             f"the distance matrix {(nq, ng)}")
     chunk = max(1, int(chunk))
     blocks = ((s, distmat[s:s + chunk]) for s in range(0, nq, chunk))
-    return _evaluate_blocks(blocks, q_pids, q_camids, g_pids, g_camids, max_rank)
+    return _evaluate_blocks(blocks, q_pids, q_camids, g_pids, g_camids, max_rank, gallery_mask)
 
 
 def _as_features(name: str, x) -> torch.Tensor:

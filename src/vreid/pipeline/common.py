@@ -12,7 +12,9 @@ import torch
 from torch import nn
 
 from ..config import DatasetRef, InputConfig, ModelConfig
+from ..data.index import ReIDIndex
 from ..data.readers import read_dataset
+from ..data.split import validation_split
 from ..engine.checkpoint import atomic_torch_save, load_checkpoint
 from ..models import build_model
 
@@ -87,7 +89,19 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
 
 
 def read_configured(ref: DatasetRef) -> Any:
-    """Read a configured dataset through the readers (a union reads each of its sources)."""
+    """Read a configured dataset through the readers (a union reads each of its sources).
+
+    With `holdout_ids`, training identities are held out as a validation query / gallery
+    (`vreid.data.split.validation_split`) in place of the test split.
+    """
+    if any(s.holdout_ids for s in ref.sources):
+        raise ValueError(f"{ref.name}: holdout_ids applies to the whole dataset, not a source")
     if ref.sources:
-        return read_dataset(ref.name, [(s.name, s.root) for s in ref.sources])
-    return read_dataset(ref.name, ref.root)
+        index = read_dataset(ref.name, [(s.name, s.root) for s in ref.sources])
+    else:
+        index = read_dataset(ref.name, ref.root)
+    if ref.holdout_ids:
+        if not isinstance(index, ReIDIndex):
+            raise ValueError(f"{ref.root}: holdout_ids needs a re-ID dataset, not {ref.name!r}")
+        index = validation_split(index, ref.holdout_ids, ref.holdout_seed)
+    return index

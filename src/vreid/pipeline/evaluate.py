@@ -34,9 +34,9 @@ def _summary(result, ev: EvalConfig, prefix: str = "") -> dict[str, float]:
     return out
 
 
-def rank_metrics(model: nn.Module, index: ReIDIndex, params: Params, clip_len: int,
-                 device: torch.device, rerank: bool) -> tuple[dict[str, float], list[float]]:
-    """Extract query/gallery features once; score them plainly and, if asked, re-ranked."""
+def query_gallery_features(model: nn.Module, index: ReIDIndex, params: Params, clip_len: int,
+                           device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Tracklet features of the query and the gallery (eval transform of train_video.input)."""
     inp, ev = params.train_video.input, params.eval
     transform = build_transform(inp.height, inp.width, train=False)
     qf, gf = (
@@ -44,6 +44,14 @@ def rank_metrics(model: nn.Module, index: ReIDIndex, params: Params, clip_len: i
                          params.runtime.num_workers)
         for split in (index.query, index.gallery)
     )
+    return qf, gf
+
+
+def rank_metrics(model: nn.Module, index: ReIDIndex, params: Params, clip_len: int,
+                 device: torch.device, rerank: bool) -> tuple[dict[str, float], list[float]]:
+    """Extract query/gallery features once; score them plainly and, if asked, re-ranked."""
+    ev = params.eval
+    qf, gf = query_gallery_features(model, index, params, clip_len, device)
     ids = ([t.pid for t in index.query], [t.pid for t in index.gallery],
            [t.camid for t in index.query], [t.camid for t in index.gallery])
     q_g = compute_distance(qf, gf, metric=ev.metric)

@@ -16,7 +16,7 @@ class PrepareOutput:
 
 
 def prepare(params: Params) -> PrepareOutput:
-    """MARS-, Market-1501- and LIP-layout sets under `data.synthetic_root`.
+    """MARS-, Market-1501-, LIP- and EgoReID-layout sets under `data.synthetic_root`.
 
     Each writer replaces its folder atomically, so a failure keeps the previous data.
     """
@@ -32,5 +32,7 @@ def prepare(params: Params) -> PrepareOutput:
             seed=s.seed + 1),
         "lip": synth.write_lip(root / "lip", synth.ParsingSetConfig.from_dict(s.parsing), render,
                                difficulty, seed=s.seed + 2),
+        "egoreid": synth.write_egoreid(root / "egoreid", synth.EgoWorldConfig.from_dict(s.egoreid),
+                                       render, difficulty, seed=s.seed + 3),
     }
     return PrepareOutput(root, counts)

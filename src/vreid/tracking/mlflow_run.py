@@ -46,18 +46,38 @@ class MlflowLogger:
         self._mlflow.pytorch.log_model(model, name=name, input_example=input_example)
 
 
-def _pipeline_parent(mlflow: Any, experiment_id: str, key: str) -> str:
-    """The pipeline run of this configuration: found by its key, created if absent."""
+def _pipeline_parent(mlflow: Any, experiment_id: str, key: str, run_name: str | None = None,
+                     tags: Mapping[str, str] | None = None) -> str:
+    """The pipeline run of this configuration: found by its key, created if absent.
+
+    `run_name` / `tags` shape a created run (a tuning search is the parent of its trials).
+    """
     found = mlflow.search_runs(
         [experiment_id], filter_string=f"tags.`vreid.pipeline_key` = '{key}'",
         max_results=1, output_format="list")
     if found:
         return found[0].info.run_id
     client = mlflow.MlflowClient()
-    run = client.create_run(experiment_id, run_name=f"pipeline-{key[:8]}",
-                            tags={"vreid.pipeline_key": key, "vreid.stage": "pipeline"})
+    run = client.create_run(experiment_id, run_name=run_name or f"pipeline-{key[:8]}",
+                            tags={"vreid.pipeline_key": key, "vreid.stage": "pipeline",
+                                  **(tags or {})})
     client.set_terminated(run.info.run_id)
     return run.info.run_id
+
+
+def parent_run(experiment: str, key: str, configured_uri: str = "", run_name: str | None = None,
+               tags: Mapping[str, str] | None = None, parent_key: str | None = None) -> str:
+    """Id of the run that runs started with `parent_key=key` nest under (created if absent);
+    with `parent_key`, that run itself nests under the pipeline run of `parent_key`."""
+    disable_telemetry()
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri(configured_uri))
+    experiment_id = mlflow.set_experiment(experiment).experiment_id
+    tags = dict(tags or {})
+    if parent_key:
+        tags["mlflow.parentRunId"] = _pipeline_parent(mlflow, experiment_id, parent_key)
+    return _pipeline_parent(mlflow, experiment_id, key, run_name, tags)
 
 
 @contextmanager

@@ -104,3 +104,47 @@ def run_ablation(p: Params, variants: Sequence[str], key: str | None = None,
                           {"vreid.stage": "ablation", "vreid.variant": name, **(tags or {})})
 
     return ablation(p, variants, run_context=run_context)
+
+
+def run_evaluate_metadata(p: Params, model_path: str | Path = "models/train_video/model.pt",
+                          reports_dir: str | Path = "reports", key: str | None = None,
+                          tags: Mapping[str, Any] | None = None):
+    """Rank-k / mAP on the EgoReID set without and with sensor-metadata pruning."""
+    from ..pipeline.evaluate_metadata import evaluate_metadata
+
+    with _stage_run(p, "evaluate_metadata", key,
+                    {"vreid.model_path": str(model_path), **(tags or {})}) as log:
+        log.log_params({**to_flat_dict(p.metadata, "metadata."),
+                        **to_flat_dict(p.data.egoreid, "data."),
+                        "eval.metric": p.eval.metric})
+        return evaluate_metadata(p, model_path, reports_dir, log)
+
+
+def run_export(p: Params, model_path: str | Path = "models/train_video/model.pt",
+               out_dir: str | Path = "models/export", reports_dir: str | Path = "reports",
+               key: str | None = None, tags: Mapping[str, Any] | None = None):
+    """ONNX export (+ TensorRT engine where possible); the ONNX file is logged as an artifact."""
+    from ..pipeline.export import export
+
+    with _stage_run(p, "export", key, {"vreid.model_path": str(model_path), **(tags or {})}) \
+            as log:
+        log.log_params(to_flat_dict(p.export, "export."))
+        out = export(p.export, model_path, out_dir, reports_dir, p.runtime, log)
+        log.set_tags({"vreid.tensorrt": out.report["tensorrt"]})
+        log.log_artifact(out.onnx_path)
+    return out
+
+
+def run_benchmark(p: Params, model_path: str | Path = "models/train_video/model.pt",
+                  onnx_path: str | Path = "models/export/model.onnx",
+                  reports_dir: str | Path = "reports", key: str | None = None,
+                  tags: Mapping[str, Any] | None = None):
+    """Inference benchmark; each backend's status (ok / unavailable / failed) is a run tag."""
+    from ..pipeline.benchmark import benchmark
+
+    with _stage_run(p, "benchmark", key, {"vreid.model_path": str(model_path), **(tags or {})}) \
+            as log:
+        log.log_params(to_flat_dict(p.benchmark, "benchmark."))
+        out = benchmark(p.benchmark, model_path, onnx_path, reports_dir, p.runtime, log)
+        log.set_tags({f"vreid.backend.{name}": status for name, status in out.result.status.items()})
+    return out

@@ -206,3 +206,45 @@ def make_lip(tmp_path):
         return root
 
     return make
+
+
+# ------------------------------------------------------------------ EgoReID
+# id -> (pid, camera, entry, exit, direction, split, frame numbers)
+EGOREID = {
+    1: (1, 1, 0.0, 1.0, "towards", "train", [0, 15, 30]),
+    2: (1, 2, 5.0, 6.0, "away", "train", [150, 165]),
+    3: (3, 1, 1.0, 2.0, "away", "query", [30, 45]),
+    4: (3, 3, 8.0, 9.5, "towards", "gallery", [285, 240, 270]),
+    5: (4, 2, 2.0, 3.0, "towards", "gallery", [60]),
+}
+
+
+def egoreid_sensor_columns(n: int = 25, rate: float = 2.0) -> dict:
+    from vreid.data.sensors import SENSOR_COLUMNS
+
+    cols = {c: np.zeros(n) for c in SENSOR_COLUMNS}
+    cols["time_s"] = np.arange(n) / rate
+    cols["latitude_deg"] = 40.0 + np.arange(n) * 1e-6
+    cols["longitude_deg"] = np.full(n, -83.0)
+    cols["speed_mps"] = np.full(n, 0.5)
+    return cols
+
+
+@pytest.fixture
+def make_egoreid(tmp_path):
+    def make(root: Path | None = None) -> Path:
+        from vreid.data.sensors import format_sensor_csv
+
+        root = Path(root or tmp_path / "EgoReID")
+        rows = ["id,pid,camera,entry_time,exit_time,direction,split"]
+        for tid, (pid, cam, entry, exit_, direction, split, frames) in EGOREID.items():
+            rows.append(f"{tid},{pid},{cam},{entry},{exit_},{direction},{split}")
+            for f in frames:
+                write_image(root / split / f"{pid:04d}" / f"{tid:04d}" / f"{pid:04d}_C{cam}_F{f:06d}_X0.jpg")
+        (root / "tracklets.csv").write_text("\n".join(rows) + "\n")
+        (root / "sensors").mkdir()
+        for cam in (1, 2, 3):
+            (root / "sensors" / f"cam{cam}.csv").write_text(format_sensor_csv(egoreid_sensor_columns()))
+        return root
+
+    return make

@@ -5,7 +5,7 @@ from vreid.data.readers import DATASETS, read_dataset
 
 def test_all_readers_registered():
     assert DATASETS.names() == sorted(
-        ["mars", "duke-video", "ilids-vid", "prid2011", "market1501", "lip", "union"]
+        ["mars", "duke-video", "ilids-vid", "prid2011", "market1501", "lip", "egoreid", "union"]
     )
 
 
@@ -21,6 +21,6 @@ def test_unknown_name_lists_known_names():
 def test_missing_root_is_format_error(tmp_path):
     from vreid.data.index import DatasetFormatError
 
-    for name in ("mars", "duke-video", "ilids-vid", "prid2011", "market1501", "lip"):
+    for name in ("mars", "duke-video", "ilids-vid", "prid2011", "market1501", "lip", "egoreid"):
         with pytest.raises(DatasetFormatError, match="absent"):
             read_dataset(name, tmp_path / "absent")

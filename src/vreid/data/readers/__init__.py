@@ -6,7 +6,7 @@
 camids are 0-based, frames are in temporal order. A broken or partial copy
 raises `DatasetFormatError` naming the offending file.
 
-Registered names: mars, duke-video, ilids-vid, prid2011, market1501, lip, union
+Registered names: mars, duke-video, ilids-vid, prid2011, market1501, lip, egoreid, union
 (for `union`, `root` is a list of `(name, root)` or `(name, root, options)`).
 """
 
@@ -28,6 +28,7 @@ def read_dataset(name: str, root: Any, **options: Any):
 # Importing the reader modules registers them in DATASETS.
 from vreid.data.readers import (  # noqa: E402  (after DATASETS exists)
     duke_video,
+    egoreid,
     ilids_vid,
     lip,
     market1501,
@@ -36,6 +37,7 @@ from vreid.data.readers import (  # noqa: E402  (after DATASETS exists)
     union,
 )
 from vreid.data.readers.duke_video import read_duke_video  # noqa: E402
+from vreid.data.readers.egoreid import read_egoreid  # noqa: E402
 from vreid.data.readers.ilids_vid import read_ilids_vid  # noqa: E402
 from vreid.data.readers.lip import read_lip  # noqa: E402
 from vreid.data.readers.market1501 import read_market1501  # noqa: E402
@@ -48,6 +50,7 @@ __all__ = [
     "read_dataset",
     "read_mars",
     "read_duke_video",
+    "read_egoreid",
     "read_ilids_vid",
     "read_prid2011",
     "read_market1501",

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from vreid.data.index import DatasetFormatError
+from vreid.data.index import DatasetFormatError, ReIDIndex, Tracklet
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
 _DIGITS = re.compile(r"(\d+)")
@@ -125,3 +125,19 @@ def check_split_id(split_id: int, num_splits: int, source: str) -> int:
         raise ValueError(f"split_id={split_id} out of range: {source} has {num_splits} splits (0..{num_splits - 1})")
     return int(split_id)
 
+
+
+def split_index(name: str, root, split_id: int, num_splits: int, source: str, seed: int,
+                train: list[Tracklet], query: list[Tracklet],
+                gallery: list[Tracklet]) -> ReIDIndex:
+    """A small set's index for one of its train/test splits, saying where the split came
+    from in `split_info` (the split file, or "generated" with its seed)."""
+    index = ReIDIndex(name=name, root=root, train=train, query=query, gallery=gallery)
+    index.split_info = {  # type: ignore[attr-defined]
+        "split_id": split_id,
+        "num_splits": num_splits,
+        "source": source,
+        "generated": source == "generated",
+        "seed": seed if source == "generated" else None,
+    }
+    return index

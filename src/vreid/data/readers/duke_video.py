@@ -52,8 +52,9 @@ def _read_tracklet(tdir: str, pid: int) -> Tracklet | None:
     return Tracklet(frames=frames, pid=pid, camid=cam - 1, meta={"tracklet": os.path.basename(tdir)})
 
 
-def _read_split(root: str, split: str) -> list[Tracklet]:
-    split_dir = require_dir(os.path.join(root, split), f"DukeMTMC-VideoReID {split} directory")
+def read_duke_split(root: str, split: str, what: str | None = None) -> list[Tracklet]:
+    """Tracklets of `root/split/<pid>/<tracklet id>/` (also EgoReID's tracklet folders)."""
+    split_dir = require_dir(os.path.join(root, split), what or f"DukeMTMC-VideoReID {split} directory")
     out: list[Tracklet] = []
     for pid_name in list_subdirs(split_dir):
         if not pid_name.isdigit():
@@ -74,7 +75,7 @@ def read_duke_video(root) -> ReIDIndex:
     """Read DukeMTMC-VideoReID at `root`."""
     root = os.fspath(root)
     require_dir(root, "DukeMTMC-VideoReID root")
-    train = _read_split(root, "train")
-    query = _read_split(root, "query")
-    gallery = _read_split(root, "gallery")
+    train = read_duke_split(root, "train")
+    query = read_duke_split(root, "query")
+    gallery = read_duke_split(root, "gallery")
     return ReIDIndex(name="duke-video", root=root, train=train, query=query, gallery=gallery)

@@ -32,6 +32,7 @@ from vreid.data.readers._common import (
     list_subdirs,
     load_mat_array,
     require_dir,
+    split_index,
 )
 
 log = logging.getLogger(__name__)
@@ -118,12 +119,5 @@ def read_ilids_vid(root, split_id: int = 0, seed: int = 0) -> ReIDIndex:
         query.extend(_person_tracklets(cam_dirs, persons[i], pids[i], (0,)))
         gallery.extend(_person_tracklets(cam_dirs, persons[i], pids[i], (1,)))
 
-    index = ReIDIndex(name="ilids-vid", root=root, train=train, query=query, gallery=gallery)
-    index.split_info = {  # type: ignore[attr-defined]
-        "split_id": split_id,
-        "num_splits": len(splits),
-        "source": source,
-        "generated": source == "generated",
-        "seed": seed if source == "generated" else None,
-    }
-    return index
+    return split_index("ilids-vid", root, split_id, len(splits), source, seed, train, query,
+                       gallery)

@@ -31,6 +31,7 @@ from vreid.data.readers._common import (
     list_frames,
     list_subdirs,
     require_dir,
+    split_index,
 )
 
 log = logging.getLogger(__name__)
@@ -142,12 +143,5 @@ def read_prid2011(root, split_id: int = 0, seed: int = 0) -> ReIDIndex:
     train = [tracklet(i, c) for i in train_idx for c in (0, 1)]
     query = [tracklet(i, 0) for i in test_idx]
     gallery = [tracklet(i, 1) for i in test_idx]
-    index = ReIDIndex(name="prid2011", root=root, train=train, query=query, gallery=gallery)
-    index.split_info = {  # type: ignore[attr-defined]
-        "split_id": split_id,
-        "num_splits": len(splits),
-        "source": source,
-        "generated": source == "generated",
-        "seed": seed if source == "generated" else None,
-    }
-    return index
+    return split_index("prid2011", root, split_id, len(splits), source, seed, train, query,
+                       gallery)

@@ -3,8 +3,9 @@
 It renders people (numpy Generator + Pillow shapes) together with a per-pixel
 human-parsing label map in LIP's 20-class order, adds per-camera nuisance, and
 writes the on-disk layouts of MARS (:func:`write_mars`), Market-1501
-(:func:`write_market1501`) and LIP (:func:`write_lip`), so the same readers read
-synthetic and real data.  Only numpy, Pillow and scipy are used (no torch).
+(:func:`write_market1501`), LIP (:func:`write_lip`) and EgoReID (:func:`write_egoreid`,
+an egocentric world with moving phone cameras and their sensor logs), so the same
+readers read synthetic and real data.  Only numpy, Pillow and scipy are used (no torch).
 """
 
 from .appearance import Identity, clothing_palette, jitter_identity, sample_identity
@@ -18,7 +19,8 @@ from .camera import (
     sample_camera_style,
     sample_nuisance,
 )
-from .config import Difficulty, ImageSetConfig, ParsingSetConfig, RenderConfig, VideoSetConfig
+from .config import Difficulty, EgoWorldConfig, ImageSetConfig, ParsingSetConfig, RenderConfig, VideoSetConfig
+from .egocentric import write_egoreid
 from .layouts import atomic_directory, save_mat, write_lip, write_market1501, write_mars
 from .render import LIP_CLASSES, VIEWS, Placement, draw_person, render_person
 
@@ -28,6 +30,7 @@ __all__ = [
     "VideoSetConfig",
     "ImageSetConfig",
     "ParsingSetConfig",
+    "EgoWorldConfig",
     "Identity",
     "sample_identity",
     "jitter_identity",
@@ -48,6 +51,7 @@ __all__ = [
     "write_mars",
     "write_market1501",
     "write_lip",
+    "write_egoreid",
     "atomic_directory",
     "save_mat",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
-__all__ = ["Difficulty", "RenderConfig", "VideoSetConfig", "ImageSetConfig", "ParsingSetConfig"]
+__all__ = ["Difficulty", "RenderConfig", "VideoSetConfig", "ImageSetConfig", "ParsingSetConfig", "EgoWorldConfig"]
 
 
 class _Config:
@@ -179,3 +179,60 @@ class ParsingSetConfig(_Config):
             raise ValueError("ParsingSetConfig counts must be >= 0")
         if self.height[0] < 32 or self.width[0] < 16:
             raise ValueError("ParsingSetConfig sizes must be at least 32x16")
+
+
+@dataclass(frozen=True)
+class EgoWorldConfig(_Config):
+    """The egocentric world of :mod:`vreid.data.synth.egocentric` (EgoReID layout).
+
+    Phone holders (the cameras) and pedestrians move along a straight campus walkway of
+    ``walkway_length_m`` x ``walkway_width_m`` heading ``walkway_bearing_deg``, whose
+    start is at (origin_lat, origin_lon). Ranges are inclusive (low, high) pairs.
+
+    num_pedestrians: people walking during the recording (only those seen are written).
+    duration_s: recording length; camera_speed: holders' mean walking speeds (m/s).
+    pedestrian_speed / pedestrian_speed_std: walking speed mean and spread (m/s).
+    view_range_m: a person is seen between these distances inside ``fov_deg``;
+        closer than ``truncation_range_m`` the crop cuts the lower body off.
+    frames: frames per tracklet; frame_rate: frames per second of visibility sampled
+        (a person must stay in view frames[0] / frame_rate seconds to give a tracklet).
+    sensor_rate_hz: sample rate of the 12 sensor streams; sensor_noise: multiplies each
+        stream's typical phone noise (GPS 2 m, heading 2 deg, ...; 0 = exact sensors).
+    test_fraction: share of the identities in the test split.
+    """
+
+    num_pedestrians: int = 360
+    num_cameras: int = 3
+    duration_s: float = 600.0
+    walkway_length_m: float = 400.0
+    walkway_width_m: float = 8.0
+    walkway_bearing_deg: float = 30.0
+    origin_lat: float = 40.0
+    origin_lon: float = -83.0
+    camera_speed: tuple[float, float] = (0.3, 0.9)
+    pedestrian_speed: float = 1.3
+    pedestrian_speed_std: float = 0.1
+    view_range_m: tuple[float, float] = (1.5, 12.0)
+    fov_deg: float = 60.0
+    truncation_range_m: float = 4.0
+    frames: tuple[int, int] = (16, 31)
+    frame_rate: float = 4.0
+    sensor_rate_hz: float = 2.0
+    sensor_noise: float = 0.5
+    test_fraction: float = 0.5
+
+    def _validate(self) -> None:
+        if not 2 <= self.num_cameras <= 9:
+            raise ValueError("EgoWorldConfig.num_cameras must be in 2..9 (one-digit camera ids)")
+        if self.num_pedestrians < 0 or self.num_pedestrians > 9999:
+            raise ValueError("EgoWorldConfig.num_pedestrians must be in 0..9999")
+        for name in ("duration_s", "walkway_length_m", "walkway_width_m", "fov_deg",
+                     "frame_rate", "sensor_rate_hz"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"EgoWorldConfig.{name} must be > 0")
+        if self.camera_speed[0] < 0 or self.view_range_m[0] < 0 or self.frames[0] < 1:
+            raise ValueError("EgoWorldConfig: camera_speed, view_range_m must be >= 0, frames >= 1")
+        if self.pedestrian_speed <= 0 or self.pedestrian_speed_std < 0 or self.sensor_noise < 0:
+            raise ValueError("EgoWorldConfig: pedestrian_speed > 0, its std and sensor_noise >= 0")
+        if not 0 < self.test_fraction < 1:
+            raise ValueError("EgoWorldConfig.test_fraction must be in (0, 1)")

@@ -1,0 +1,83 @@
+"""The search space of params.yaml's `tune:` section, and the Params a trial runs with."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+from ..config import ConfigError, Params, SearchDim, TuneConfig, with_override
+from ..tracking.stages import TRAIN_STAGES
+
+KINDS = ("loguniform", "uniform", "randint", "choice")
+
+
+def _probe(dim: SearchDim) -> Any:
+    """A value of the dimension, to check its path resolves."""
+    return dim.values[0] if dim.kind == "choice" else (
+        int(dim.low) if dim.kind == "randint" else dim.low)
+
+
+def validate_space(p: Params, where: str = "params.yaml") -> None:
+    """ConfigError naming `where` for an unknown stage, an empty or malformed space."""
+    t = p.tune
+    if t.stage not in TRAIN_STAGES:
+        raise ConfigError(f"{where}: tune.stage {t.stage!r} is not a training stage; "
+                          f"known: {sorted(TRAIN_STAGES)}")
+    if not t.space:
+        raise ConfigError(f"{where}: tune.space is empty")
+    if t.num_samples < 1 or t.epochs < 1 or t.holdout_ids < 1:
+        raise ConfigError(f"{where}: tune.num_samples, tune.epochs and tune.holdout_ids must be "
+                          ">= 1")
+    stage = getattr(p, t.stage)
+    seen = set()
+    for i, dim in enumerate(t.space):
+        at = f"{where}: tune.space[{i}] ({dim.path})"
+        if dim.path in seen:
+            raise ConfigError(f"{at}: path listed twice")
+        seen.add(dim.path)
+        if dim.kind not in KINDS:
+            raise ConfigError(f"{at}: unknown kind {dim.kind!r}; known: {list(KINDS)}")
+        if dim.kind == "choice":
+            if not dim.values:
+                raise ConfigError(f"{at}: a choice needs values")
+        elif not dim.low < dim.high or (dim.kind == "loguniform" and dim.low <= 0):
+            raise ConfigError(f"{at}: needs low < high (and low > 0 for loguniform)")
+        with_override(stage, dim.path, _probe(dim), f"{where}: {t.stage}")
+
+
+def trial_params(base: Params, config: Mapping[str, Any]) -> Params:
+    """An overridden copy of `base` for one trial.
+
+    `config` maps search-space paths to sampled values (applied to the tuned stage);
+    the trial also trains `tune.epochs` epochs (and `tune.iters_per_epoch` iterations),
+    on the training identities minus the validation hold-out, with `threads_per_trial`
+    torch threads, without logging MLflow models.
+    """
+    t: TuneConfig = base.tune
+    stage = getattr(base, t.stage)
+    for path, value in config.items():
+        stage = with_override(stage, path, value, f"tune.space {t.stage}")
+    train = dataclasses.replace(stage.train, epochs=t.epochs,
+                                iters_per_epoch=t.iters_per_epoch or stage.train.iters_per_epoch)
+    stage = dataclasses.replace(stage, train=train)
+    data_attr = TRAIN_STAGES[t.stage]
+    dataset = dataclasses.replace(getattr(base.data, data_attr), holdout_ids=t.holdout_ids,
+                                  holdout_seed=t.holdout_seed)
+    return dataclasses.replace(
+        base, **{t.stage: stage},
+        data=dataclasses.replace(base.data, **{data_attr: dataset}),
+        runtime=dataclasses.replace(base.runtime, threads=t.threads_per_trial),
+        tracking=dataclasses.replace(base.tracking, log_model=False))
+
+
+def ray_space(t: TuneConfig) -> dict[str, Any]:
+    """The Tune param_space: one sampler per dimension, keyed by its path."""
+    from ray import tune
+
+    samplers = {
+        "loguniform": lambda d: tune.loguniform(d.low, d.high),
+        "uniform": lambda d: tune.uniform(d.low, d.high),
+        "randint": lambda d: tune.randint(int(d.low), int(d.high)),
+        "choice": lambda d: tune.choice(list(d.values)),
+    }
+    return {d.path: samplers[d.kind](d) for d in t.space}

@@ -7,7 +7,7 @@ import yaml
 from vreid.flows.training import training_flow
 
 STAGES = ["prepare", "validate", "pretrain_parsing", "pretrain_image", "finetune_image",
-          "train_video", "evaluate"]
+          "train_video", "evaluate", "export", "benchmark"]
 
 
 def task_states(flow_state):
@@ -41,7 +41,8 @@ def test_flow_runs_every_stage_and_tags_mlflow_runs(first_run, flow_work):
     tracked = {r.data.tags["vreid.stage"]: r for r in mlflow_runs(flow_work)
                if r.data.tags["vreid.stage"] != "pipeline"}
     assert sorted(tracked) == sorted(["pretrain_parsing", "pretrain_image", "finetune_image",
-                                      "train_video", "evaluate"])
+                                      "train_video", "evaluate", "export", "benchmark"])
+    assert (flow_work / "models/export/model.onnx").is_file()
     for run in tracked.values():
         assert run.data.tags["prefect.flow_run_id"] == flow_run_id
         assert run.data.tags["prefect.root_flow_run_id"] == flow_run_id  # not a sub-flow

@@ -32,6 +32,8 @@ STAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "pretrain_parsing": ("data.parsing", "parsing"),
     **{stage: _train_params(stage) for stage in TRAIN_STAGES},
     "evaluate": ("data.video", "train_video.input", "eval"),
+    "export": ("export",),
+    "benchmark": ("benchmark",),
 }
 
 
@@ -51,7 +53,8 @@ def code_digest() -> str:
                         for f in sorted(root.rglob("*.py"))})
 
 
-def stage_inputs(stage: str, p: Params, model_path: str | Path | None = None) -> dict[str, str]:
+def stage_inputs(stage: str, p: Params, model_path: str | Path | None = None,
+                 onnx_path: str | Path | None = None) -> dict[str, str]:
     """Content digests of the files a stage reads (datasets, upstream models)."""
     data = p.data
     if stage == "prepare":
@@ -67,11 +70,16 @@ def stage_inputs(stage: str, p: Params, model_path: str | Path | None = None) ->
                 **upstream_files(getattr(p, stage).model.kwargs)}
     if stage == "evaluate":
         return {"data.video": dataset_digest(data.video), "model": file_digest(model_path)}
+    if stage == "export":
+        return {"model": file_digest(model_path)}
+    if stage == "benchmark":
+        return {"model": file_digest(model_path), "onnx": file_digest(onnx_path)}
     raise ValueError(f"unknown stage {stage!r}; known: {sorted(STAGE_PARAMS)}")
 
 
-def stage_key(stage: str, p: Params, model_path: str | Path | None = None) -> str:
-    inputs = stage_inputs(stage, p, model_path)  # raises on an unknown stage
+def stage_key(stage: str, p: Params, model_path: str | Path | None = None,
+              onnx_path: str | Path | None = None) -> str:
+    inputs = stage_inputs(stage, p, model_path, onnx_path)  # raises on an unknown stage
     sections = {name: section(p, name) for name in STAGE_PARAMS[stage]}
     return f"vreid-{stage}-" + fingerprint(code_digest(), sections, inputs)
 
@@ -89,13 +97,17 @@ def stage_outputs(stage: str, p: Params) -> list[Path]:
         return [MODELS / stage / "model.pt"]
     if stage == "evaluate":
         return [REPORTS / "metrics.json"]
+    if stage == "export":
+        return [MODELS / "export" / "model.onnx", REPORTS / "export.json"]
+    if stage == "benchmark":
+        return [REPORTS / "benchmark.json"]
     raise ValueError(f"unknown stage {stage!r}; known: {sorted(STAGE_PARAMS)}")
 
 
 def task_cache_key(context: Any, inputs: dict[str, Any]) -> str:
     """Prefect `cache_key_fn`: the stage is the task's `stage` argument, else the task's name."""
     stage = inputs.get("stage") or context.task.name
-    return stage_key(stage, inputs["p"], inputs.get("model_path"))
+    return stage_key(stage, inputs["p"], inputs.get("model_path"), inputs.get("onnx_path"))
 
 
 # OSErrors that a second try cannot fix: a missing or unreadable file is a data/config error.

@@ -56,8 +56,24 @@ def evaluate_task(p: Params, model_path: str, key: str, tags: Mapping[str, Any])
     return run_evaluate(p, Path(model_path), "reports", key, tags)
 
 
+@task(name="export", **RETRIES, **CACHED)
+def export_task(p: Params, model_path: str, key: str, tags: Mapping[str, Any]):
+    from ..tracking.stages import run_export
+
+    return run_export(p, Path(model_path), "models/export", "reports", key, tags)
+
+
+@task(name="benchmark", **RETRIES, **CACHED)
+def benchmark_task(p: Params, model_path: str, onnx_path: str, key: str,
+                   tags: Mapping[str, Any]):
+    from ..tracking.stages import run_benchmark
+
+    return run_benchmark(p, Path(model_path), Path(onnx_path), "reports", key, tags)
+
+
 @task(name="promote", **RETRIES)
-def promote_task(p: Params, model_path: str, key: str, tags: Mapping[str, Any]):
+def promote_task(p: Params, model_path: str, key: str, tags: Mapping[str, Any],
+                 onnx_path: str | None = None):
     from ..tracking.registry import promote
 
-    return promote(p, model_path, key=key, tags=tags)
+    return promote(p, model_path, key=key, tags=tags, onnx_path=onnx_path)

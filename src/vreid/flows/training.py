@@ -1,4 +1,4 @@
-"""The training flow: the DVC chain (prepare .. evaluate) as Prefect tasks.
+"""The training flow: the DVC chain (prepare .. evaluate, export, benchmark) as Prefect tasks.
 
     python -m vreid.flows.training --params params.yaml
 
@@ -19,8 +19,8 @@ from ..config import Params, load_params
 from ..tracking.env import disable_telemetry
 from ..tracking.stages import TRAIN_STAGES, pipeline_key
 from .caching import stage_outputs
-from .tasks import (evaluate_task, pretrain_parsing_task, prepare_task, promote_task, train_task,
-                    validate_task)
+from .tasks import (benchmark_task, evaluate_task, export_task, pretrain_parsing_task,
+                    prepare_task, promote_task, train_task, validate_task)
 
 
 def flow_run_tags() -> dict[str, str]:
@@ -47,7 +47,7 @@ def run_stage(stage_task: Any, stage: str, p: Params, *args: Any, **kwargs: Any)
 def training_flow(params_path: str = "params.yaml", prepare: bool = True,
                   resume: bool = True, promote: bool = False) -> dict[str, Any]:
     """prepare -> validate -> pretrain_parsing -> pretrain_image -> finetune_image ->
-    train_video -> evaluate [-> promote]; `prepare=False` trains on the data already
+    train_video -> evaluate -> export -> benchmark [-> promote]; `prepare=False` trains on the data already
     configured; `promote=True` registers the model and makes it the champion if better."""
     disable_telemetry()
     p = load_params(params_path)
@@ -60,11 +60,14 @@ def training_flow(params_path: str = "params.yaml", prepare: bool = True,
                                         resume)
     for stage in TRAIN_STAGES:
         out[stage] = run_stage(train_task, stage, p, stage, key, tags, resume)
-    out["evaluate"] = run_stage(evaluate_task, "evaluate", p,
-                                str(out["train_video"].model_path), key, tags)
+    model = str(out["train_video"].model_path)
+    out["evaluate"] = run_stage(evaluate_task, "evaluate", p, model, key, tags)
     _publish_metrics(out["evaluate"].metrics)
+    out["export"] = run_stage(export_task, "export", p, model, key, tags)
+    onnx = str(out["export"].onnx_path)
+    out["benchmark"] = run_stage(benchmark_task, "benchmark", p, model, onnx, key, tags)
     if promote:  # never cached: the champion it is compared with changes between runs
-        out["promote"] = promote_task(p, str(out["train_video"].model_path), key, tags)
+        out["promote"] = promote_task(p, model, key, tags, onnx)
     return out
 
 

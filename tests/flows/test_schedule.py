@@ -168,7 +168,11 @@ def serve_until_a_scheduled_run_finishes(url, work, tmp_path, timeout):
                 pytest.fail(f"vreid schedule exited: {log.read_text()[-3000:]}")
             for run in _flow_runs(url):
                 if run["state_type"] in ("COMPLETED", "FAILED", "CRASHED"):
-                    return run, _logs(url, run["id"])
+                    logs, until = "", time.monotonic() + 30  # logs reach the API in batches
+                    while "Finished in state" not in logs and time.monotonic() < until:
+                        time.sleep(1)
+                        logs = _logs(url, run["id"])
+                    return run, logs
             time.sleep(1)
         pytest.fail(f"no scheduled run finished in {timeout} s: {log.read_text()[-3000:]}")
     finally:

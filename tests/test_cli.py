@@ -38,6 +38,8 @@ def test_export_of_a_missing_model_is_one_readable_error(tmp_path, monkeypatch):
                               "--model", str(tmp_path / "no_such_model.pt")])
     assert out.exit_code == 1
     assert "no_such_model.pt" in out.output and "Traceback" not in out.output
+
+
 def test_promote_rollback_compare_commands(in_prepared, tmp_path, monkeypatch):
     from vreid.config import InputConfig, ModelConfig
     from vreid.models import build_model

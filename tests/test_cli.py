@@ -38,3 +38,25 @@ def test_export_of_a_missing_model_is_one_readable_error(tmp_path, monkeypatch):
                               "--model", str(tmp_path / "no_such_model.pt")])
     assert out.exit_code == 1
     assert "no_such_model.pt" in out.output and "Traceback" not in out.output
+
+
+def test_promote_rollback_compare_commands(in_prepared, tmp_path, monkeypatch):
+    from vreid.config import InputConfig, ModelConfig
+    from vreid.models import build_model
+    from vreid.pipeline.common import save_model
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    model = tmp_path / "model.pt"
+    save_model(model, build_model("resnet_tap", num_classes=4, depth=18),
+               ModelConfig("resnet_tap", {"depth": 18}), 4, InputConfig(32, 16, 2))
+    out = runner.invoke(app, ["promote", "--model", str(model)])
+    assert out.exit_code == 0, out.output
+    assert "vreid v1: champion" in out.output and "no champion yet" in " ".join(out.output.split())
+    out = runner.invoke(app, ["rollback"])
+    assert out.exit_code == 1 and "no `previous-champion`" in " ".join(out.output.split())
+    md = tmp_path / "compare.md"
+    out = runner.invoke(app, ["compare", "--stage", "promote", "-m", "mAP", "--output", str(md)])
+    assert out.exit_code == 0, out.output
+    assert md.read_text().splitlines()[0] == "| run | name | stage | mAP |"
+    out = runner.invoke(app, ["promote", "--model", str(tmp_path / "missing.pt")])
+    assert out.exit_code == 1 and "missing.pt: model file not found" in " ".join(out.output.split())

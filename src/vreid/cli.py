@@ -134,6 +134,104 @@ def ablate(
     console.print(Path("reports/egoreid_ablation.md").read_text())
 
 
+def _registry_call(fn, *args, **kwargs):
+    """Registry errors (and MLflow's) as one readable line."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return _run_stage(fn, *args, **kwargs)
+    except MlflowException as exc:
+        _fail(exc.message)
+
+
+@app.command()
+def compare(
+    run_ids: list[str] = typer.Argument(None, help="Run ids (default: the experiment's runs)."),
+    params: Path = ParamsOption,
+    experiment: str = typer.Option(None, help="Experiment (default: tracking.experiment)."),
+    stage: str = typer.Option(None, help="Only runs of this stage (e.g. evaluate, promote)."),
+    metric: list[str] = typer.Option(None, "--metric", "-m",
+                                     help="Metrics to show (default: all)."),
+    max_runs: int = typer.Option(20, help="Newest runs of the experiment to show."),
+    output: Path = typer.Option(None, help="Also write the table as markdown here."),
+) -> None:
+    """MLflow runs side by side: the params that differ across them, and their metrics."""
+    from .pipeline.common import atomic_write_text
+    from .tracking.registry import compare_runs
+
+    table = _registry_call(compare_runs, _params(params), run_ids or (), experiment=experiment,
+                           stage=stage, metrics=metric or None, max_runs=max_runs)
+    console.print(table.to_rich())
+    if output:
+        atomic_write_text(output, table.to_markdown())
+        console.print(f"markdown -> {output}")
+
+
+@app.command()
+def promote(
+    params: Path = ParamsOption,
+    model: Path = typer.Option(Path("models/train_video/model.pt"), help="The challenger."),
+    onnx: Path = typer.Option(None, help="Its ONNX export, logged with it (default: "
+                              "models/export/model.onnx when it is newer than the model)."),
+) -> None:
+    """Register the model; make it the `champion` only if it beats the current one on the
+    same evaluation data by promote.margin in promote.metric. The decision is tagged."""
+    from .tracking.registry import promote as stage
+    from .tracking.stages import pipeline_key
+
+    default_onnx = Path("models/export/model.onnx")
+    if (onnx is None and default_onnx.is_file() and model.is_file()
+            and default_onnx.stat().st_mtime >= model.stat().st_mtime):
+        onnx = default_onnx  # newer than the model: not left over from an earlier one
+    p = _params(params)
+    d = _registry_call(stage, p, model, key=pipeline_key(params), onnx_path=onnx)
+    colour = "bold green" if d.promoted else "yellow"
+    verdict = "champion" if d.promoted else "not promoted"
+    console.print(f"[{colour}]{p.promote.registered_name} v{d.version}: {verdict}[/] - {d.reason}")
+    if onnx:
+        console.print(f"logged with {onnx}")
+
+
+@app.command()
+def rollback(params: Path = ParamsOption) -> None:
+    """Make `previous-champion` the `champion` again."""
+    from .tracking.registry import rollback as stage
+
+    p = _params(params)
+    r = _registry_call(stage, p)
+    console.print(f"[bold green]{p.promote.registered_name}: champion v{r.demoted_version} -> "
+                  f"v{r.champion_version}[/] (previous-champion: "
+                  f"{'v' + r.previous_version if r.previous_version else 'none'})")
+
+
+@app.command()
+def schedule(
+    params: Path = ParamsOption,
+    cron: str = typer.Option(None, help='Cron schedule (default "0 3 * * 0" when no --interval).'),
+    interval: float = typer.Option(None, help="Also (or only) run every this many seconds."),
+    timezone: str = typer.Option("UTC", help="Time zone of the cron schedule."),
+    state: Path = typer.Option(None, help="Retraining state file (reports/retraining_state.json)."),
+    pool: str = typer.Option(None, help="Register the deployment in this work pool and exit "
+                             "(a worker runs it: infra/prefect-worker.sh) instead of serving."),
+) -> None:
+    """Serve (or with --pool, deploy) the retraining flow as a scheduled Prefect deployment;
+    needs a Prefect server (PREFECT_API_URL; see infra/). Each run retrains when the data
+    changed and promotes the new model only if it beats the champion."""
+    from .flows.schedule import ServerUnavailable, deploy_retraining, serve_retraining
+
+    _params(params)  # a bad params file fails here, not in every scheduled run
+    options = {"cron": cron, "interval": interval, "timezone": timezone,
+               "state_path": str(state) if state else None}
+    try:
+        if pool:
+            deployment_id = deploy_retraining(pool, params, **options)
+            console.print(f"[green]deployment[/] {deployment_id} in work pool {pool!r}")
+        else:
+            serve_retraining(params, **options)
+    except (ServerUnavailable, ValueError) as exc:
+        _fail(str(exc))
+
+
 @app.command("evaluate-metadata")
 def evaluate_metadata(
     params: Path = ParamsOption,

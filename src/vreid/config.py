@@ -267,6 +267,17 @@ class TuneConfig:
 
 
 @dataclass(frozen=True)
+class PromoteConfig:
+    """Champion / challenger promotion in the MLflow model registry (`vreid promote`)."""
+
+    registered_name: str = "vreid"
+    # A metric of the evaluation stage (rank1, mAP, mINP, rr_mAP, ...); higher is better.
+    metric: str = "mAP"
+    # The challenger replaces the champion only when challenger - champion > margin.
+    margin: float = 0.0
+
+
+@dataclass(frozen=True)
 class Params:
     data: DataConfig = DataConfig()
     synth: SynthConfig = SynthConfig()
@@ -281,6 +292,7 @@ class Params:
     export: ExportConfig = ExportConfig()
     benchmark: BenchmarkConfig = BenchmarkConfig()
     tune: TuneConfig = TuneConfig()
+    promote: PromoteConfig = PromoteConfig()
 
 
 def _convert(tp: Any, value: Any, where: str) -> Any:

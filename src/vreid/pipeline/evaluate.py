@@ -68,6 +68,17 @@ def rank_metrics(model: nn.Module, index: ReIDIndex, params: Params, clip_len: i
     return metrics, result.cmc.tolist()
 
 
+def score_model(params: Params, model_path: str | Path, index: ReIDIndex,
+                device: torch.device) -> tuple[dict[str, float], list[float], dict]:
+    """A saved model's metrics on `index` (clip length from the model file); also returns
+    the model file's contents. Promotion scores challenger and champion with this."""
+    model, saved = load_model(model_path)
+    clip_len = saved.get("input", {}).get("clip_len", params.train_video.input.clip_len)
+    metrics, cmc = rank_metrics(model, index, params, clip_len, device,
+                                rerank=params.eval.rerank.enabled)
+    return metrics, cmc, saved
+
+
 def evaluate(
     params: Params,
     model_path: str | Path = "models/video/model.pt",
@@ -79,10 +90,8 @@ def evaluate(
     logger = logger or NullLogger()
     device = resolve_device(params.runtime.device)
     index = read_configured(params.data.video)
-    model, saved = load_model(model_path)
+    metrics, cmc, saved = score_model(params, model_path, index, device)
     clip_len = saved.get("input", {}).get("clip_len", params.train_video.input.clip_len)
-    metrics, cmc = rank_metrics(model, index, params, clip_len, device,
-                                rerank=params.eval.rerank.enabled)
     untrained_cmc = None
     if params.eval.untrained_baseline:
         # Same architecture, random initialisation from the training seed: the floor.

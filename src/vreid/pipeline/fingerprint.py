@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from .common import INIT_ONLY_KWARGS
 
@@ -36,3 +37,33 @@ def fingerprint(*parts: Any) -> str:
 
     text = json.dumps([plain(p) for p in parts], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def tree_digest(root: str | Path) -> str:
+    """Content digest of every file under `root` (relative paths and bytes): changes when a
+    file is added, removed, renamed or edited, not when the same bytes are rewritten."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: dataset folder not found")
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(root).as_posix()}\0{file_digest(path)}\n".encode())
+    return digest.hexdigest()
+
+
+def dataset_digest(ref: Any) -> str:
+    """Content digest of a configured dataset (a `DatasetRef`; a union digests each source)."""
+    sources = ref.sources or (ref,)
+    return fingerprint([(s.name, tree_digest(s.root)) for s in sources])
+
+
+def tracklets_fingerprint(tracklets: Iterable[Any], root: str | Path = "") -> str:
+    """What a set of tracklets is: frame paths (relative to `root`), file sizes, ids and
+    cameras. File sizes stand in for contents, so fingerprinting MARS-sized sets takes
+    seconds; a frame rewritten to the same size goes unnoticed."""
+    digest = hashlib.sha256()
+    for t in tracklets:
+        frames = [(os.path.relpath(f, root) if root else f, os.path.getsize(f))
+                  for f in t.frames]
+        digest.update(json.dumps([t.pid, t.camid, frames]).encode())
+    return digest.hexdigest()[:16]

@@ -32,8 +32,10 @@ STAGE_PARAMS: dict[str, tuple[str, ...]] = {
     "pretrain_parsing": ("data.parsing", "parsing"),
     **{stage: _train_params(stage) for stage in TRAIN_STAGES},
     "evaluate": ("data.video", "train_video.input", "eval"),
+    "evaluate_metadata": ("data.egoreid", "train_video.input", "eval", "metadata"),
     "export": ("export",),
     "benchmark": ("benchmark",),
+    "tune": ("data.video", "train_video", "tune"),
 }
 
 
@@ -70,6 +72,13 @@ def stage_inputs(stage: str, p: Params, model_path: str | Path | None = None,
                 **upstream_files(getattr(p, stage).model.kwargs)}
     if stage == "evaluate":
         return {"data.video": dataset_digest(data.video), "model": file_digest(model_path)}
+    if stage == "evaluate_metadata":
+        return {"data.egoreid": dataset_digest(data.egoreid), "model": file_digest(model_path)}
+    if stage == "tune":
+        searched = getattr(p, p.tune.stage)
+        return {f"data.{TRAIN_STAGES[p.tune.stage]}": dataset_digest(
+                    getattr(data, TRAIN_STAGES[p.tune.stage])),
+                **upstream_files(searched.model.kwargs)}
     if stage == "export":
         return {"model": file_digest(model_path)}
     if stage == "benchmark":
@@ -88,7 +97,7 @@ def stage_outputs(stage: str, p: Params) -> list[Path]:
     """The files a finished stage leaves; a cached result is reused only while they exist."""
     if stage == "prepare":
         root = Path(p.data.synthetic_root)
-        return [root / "mars", root / "market1501", root / "lip"]
+        return [root / "mars", root / "market1501", root / "lip", root / "egoreid"]
     if stage == "validate":
         return [REPORTS / "validation.json"]
     if stage == "pretrain_parsing":
@@ -97,6 +106,10 @@ def stage_outputs(stage: str, p: Params) -> list[Path]:
         return [MODELS / stage / "model.pt"]
     if stage == "evaluate":
         return [REPORTS / "metrics.json"]
+    if stage == "evaluate_metadata":
+        return [REPORTS / "metadata_metrics.json"]
+    if stage == "tune":
+        return [Path(p.tune.best_params)]
     if stage == "export":
         return [MODELS / "export" / "model.onnx", REPORTS / "export.json"]
     if stage == "benchmark":

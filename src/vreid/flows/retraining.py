@@ -74,7 +74,7 @@ def retraining_flow(params_path: str = "params.yaml", state_path: str = DEFAULT_
         print(reason)
         return {"retrained": False, "reason": reason, "data": current}
 
-    trained = training_flow(params_path, prepare=False, resume=False, promote=True)
+    trained = training_flow(params_path, prepare=False, resume=False, promote=True, tune=False)
     decision = trained["promote"]
     summary = {
         "retrained": True,

@@ -56,6 +56,13 @@ def evaluate_task(p: Params, model_path: str, key: str, tags: Mapping[str, Any])
     return run_evaluate(p, Path(model_path), "reports", key, tags)
 
 
+@task(name="evaluate_metadata", **RETRIES, **CACHED)
+def evaluate_metadata_task(p: Params, model_path: str, key: str, tags: Mapping[str, Any]):
+    from ..tracking.stages import run_evaluate_metadata
+
+    return run_evaluate_metadata(p, Path(model_path), "reports", key, tags)
+
+
 @task(name="export", **RETRIES, **CACHED)
 def export_task(p: Params, model_path: str, key: str, tags: Mapping[str, Any]):
     from ..tracking.stages import run_export
@@ -69,6 +76,13 @@ def benchmark_task(p: Params, model_path: str, onnx_path: str, key: str,
     from ..tracking.stages import run_benchmark
 
     return run_benchmark(p, Path(model_path), Path(onnx_path), "reports", key, tags)
+
+
+@task(name="tune", **RETRIES, **CACHED)
+def tune_task(p: Params, params_path: str, tags: Mapping[str, Any]):
+    from ..hpo.search import run_search
+
+    return run_search(p, params_path, tags=tags)
 
 
 @task(name="promote", **RETRIES)

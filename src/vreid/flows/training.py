@@ -19,8 +19,9 @@ from ..config import Params, load_params
 from ..tracking.env import disable_telemetry
 from ..tracking.stages import TRAIN_STAGES, pipeline_key
 from .caching import stage_outputs
-from .tasks import (benchmark_task, evaluate_task, export_task, pretrain_parsing_task,
-                    prepare_task, promote_task, train_task, validate_task)
+from .tasks import (benchmark_task, evaluate_metadata_task, evaluate_task, export_task,
+                    pretrain_parsing_task, prepare_task, promote_task, train_task, tune_task,
+                    validate_task)
 
 
 def flow_run_tags() -> dict[str, str]:
@@ -45,10 +46,12 @@ def run_stage(stage_task: Any, stage: str, p: Params, *args: Any, **kwargs: Any)
 
 @flow(name="vreid-training")
 def training_flow(params_path: str = "params.yaml", prepare: bool = True,
-                  resume: bool = True, promote: bool = False) -> dict[str, Any]:
+                  resume: bool = True, promote: bool = False, tune: bool = True) -> dict[str, Any]:
     """prepare -> validate -> pretrain_parsing -> pretrain_image -> finetune_image ->
-    train_video -> evaluate -> export -> benchmark [-> promote]; `prepare=False` trains on the data already
-    configured; `promote=True` registers the model and makes it the champion if better."""
+    train_video -> evaluate -> evaluate_metadata -> export -> benchmark -> tune [-> promote]
+    (the stages of dvc.yaml); `prepare=False` trains on the data already configured;
+    `tune=False` skips the Ray Tune search; `promote=True` registers the model and makes it
+    the champion if better."""
     disable_telemetry()
     p = load_params(params_path)
     key, tags = pipeline_key(params_path), flow_run_tags()
@@ -63,9 +66,13 @@ def training_flow(params_path: str = "params.yaml", prepare: bool = True,
     model = str(out["train_video"].model_path)
     out["evaluate"] = run_stage(evaluate_task, "evaluate", p, model, key, tags)
     _publish_metrics(out["evaluate"].metrics)
+    out["evaluate_metadata"] = run_stage(evaluate_metadata_task, "evaluate_metadata", p, model,
+                                         key, tags)
     out["export"] = run_stage(export_task, "export", p, model, key, tags)
     onnx = str(out["export"].onnx_path)
     out["benchmark"] = run_stage(benchmark_task, "benchmark", p, model, onnx, key, tags)
+    if tune:
+        out["tune"] = run_stage(tune_task, "tune", p, str(params_path), tags)
     if promote:  # never cached: the champion it is compared with changes between runs
         out["promote"] = promote_task(p, model, key, tags, onnx)
     return out
@@ -85,11 +92,12 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - thin CLI
     parser.add_argument("--params", default="params.yaml", type=Path)
     parser.add_argument("--no-prepare", action="store_true")
     parser.add_argument("--no-resume", action="store_true")
+    parser.add_argument("--no-tune", action="store_true", help="skip the Ray Tune search")
     parser.add_argument("--promote", action="store_true",
                         help="register the model; champion only if it beats the champion")
     args = parser.parse_args(argv)
     training_flow(str(args.params), prepare=not args.no_prepare, resume=not args.no_resume,
-                  promote=args.promote)
+                  promote=args.promote, tune=not args.no_tune)
 
 
 if __name__ == "__main__":  # pragma: no cover

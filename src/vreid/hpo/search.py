@@ -15,7 +15,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 
@@ -133,8 +133,10 @@ def init_ray(address: str = "", mlflow_uri: str = "") -> bool:
 
 
 def run_search(p: Params, params_path: str | Path | None = None, address: str | None = None,
-               resume: bool = True, root: str | Path = ".") -> SearchOutput:
-    """Run (or resume) the search described by `p.tune`; write `p.tune.best_params`."""
+               resume: bool = True, root: str | Path = ".",
+               tags: Mapping[str, Any] | None = None) -> SearchOutput:
+    """Run (or resume) the search described by `p.tune`; write `p.tune.best_params`.
+    `tags` go on the search's MLflow run (a Prefect flow run id, say)."""
     disable_telemetry()
     where = str(params_path or "params")
     validate_space(p, where)
@@ -157,7 +159,7 @@ def run_search(p: Params, params_path: str | Path | None = None, address: str | 
     key = f"tune-{name}"
     search_run_id = parent_run(
         p.tracking.experiment, key, uri, run_name=f"tune {name}",
-        tags={"vreid.stage": "tune", "vreid.tune.search": name},
+        tags={"vreid.stage": "tune", "vreid.tune.search": name, **(tags or {})},
         parent_key=pipeline_key(params_path) if params_path else None)
     metric = f"val_{t.metric}"
     started = init_ray(address, uri)

@@ -28,7 +28,7 @@ run: install
 
 # Install, then the test suite (slow end-to-end tests: `pytest -m slow`).
 test: install
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" --durations=15
 
 # Refresh the pinned versions after changing dependencies in pyproject.toml.
 lock: install

@@ -69,6 +69,13 @@ def parent_run(experiment: str, key: str, configured_uri: str = "", run_name: st
                tags: Mapping[str, str] | None = None, parent_key: str | None = None) -> str:
     """Id of the run that runs started with `parent_key=key` nest under (created if absent);
     with `parent_key`, that run itself nests under the pipeline run of `parent_key`."""
+    mlflow, experiment_id, tags = _connect(experiment, configured_uri, tags, parent_key)
+    return _pipeline_parent(mlflow, experiment_id, key, run_name, tags)
+
+
+def _connect(experiment: str, configured_uri: str, tags: Mapping[str, str] | None,
+             parent_key: str | None) -> tuple[Any, str, dict[str, str]]:
+    """MLflow pointed at the store and experiment; `tags` plus the parent link, if any."""
     disable_telemetry()
     import mlflow
 
@@ -77,7 +84,7 @@ def parent_run(experiment: str, key: str, configured_uri: str = "", run_name: st
     tags = dict(tags or {})
     if parent_key:
         tags["mlflow.parentRunId"] = _pipeline_parent(mlflow, experiment_id, parent_key)
-    return _pipeline_parent(mlflow, experiment_id, key, run_name, tags)
+    return mlflow, experiment_id, tags
 
 
 @contextmanager
@@ -89,14 +96,8 @@ def mlflow_run(
     parent_key: str | None = None,
 ) -> Iterator[MlflowLogger]:
     """One stage run; with `parent_key`, nested under that configuration's pipeline run."""
-    disable_telemetry()
-    import mlflow
+    mlflow, _, tags = _connect(experiment, configured_uri, tags, parent_key)
     import mlflow.pytorch  # noqa: F401  (log_torch_model needs the flavour loaded)
 
-    mlflow.set_tracking_uri(tracking_uri(configured_uri))
-    experiment_id = mlflow.set_experiment(experiment).experiment_id
-    tags = dict(tags or {})
-    if parent_key:
-        tags["mlflow.parentRunId"] = _pipeline_parent(mlflow, experiment_id, parent_key)
     with mlflow.start_run(run_name=run_name, tags=tags) as run:
         yield MlflowLogger(mlflow, run.info.run_id)

@@ -13,6 +13,7 @@ def test_clean_data_passes_and_report_written(in_prepared, tmp_path):
     assert out.success
     report = json.loads(out.report_json.read_text())
     assert report and out.report_md.is_file()
+    assert "egoreid" in out.report_md.read_text()  # every configured set is checked
 
 
 def test_broken_frame_fails_naming_the_file(in_prepared, tmp_path):

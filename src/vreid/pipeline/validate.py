@@ -22,11 +22,12 @@ class ValidateOutput:
 
 
 def validate(params: Params, reports_dir: str | Path = "reports") -> ValidateOutput:
-    """Validate the video, image and parsing sets; write the report; raise on failure."""
+    """Validate the video, image, parsing and EgoReID sets; write the report; raise on failure."""
     from ..validation import validate_parsing, validate_reid, write_report
 
     results = []
-    for ref in (params.data.video, params.data.image, params.data.parsing):
+    data = params.data
+    for ref in (data.video, data.image, data.parsing, data.egoreid):
         index = read_configured(ref)
         if isinstance(index, ParsingIndex):
             results.append(validate_parsing(index))

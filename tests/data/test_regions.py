@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from vreid.data.regions import (LIP_CLASSES, REGION_CLASSES, REGION_NAMES, region_masks,
-                                region_matrix)
+                                region_masks_from_logits, region_matrix)
 from vreid.data.synth import LIP_CLASSES as SYNTH_LIP_CLASSES
 
 
@@ -48,3 +48,11 @@ def test_rejects_wrong_shapes():
         region_masks(torch.zeros(1, 7, 4, 4))
     with pytest.raises(ValueError):
         region_masks(torch.zeros(1, 1, 4, 4, dtype=torch.long))
+
+
+def test_masks_from_logits_equal_masks_of_the_softmax():
+    logits = torch.randn(2, 20, 5, 3) * 8
+    expected = region_masks(torch.softmax(logits, dim=1))
+    assert torch.allclose(region_masks_from_logits(logits), expected, atol=1e-6)
+    with pytest.raises(ValueError, match="logits must be"):
+        region_masks_from_logits(torch.randn(2, 19, 5, 3))

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data.regions import REGION_NAMES, region_masks
+from ..data.regions import REGION_NAMES, region_masks_from_logits
 from ..engine.checkpoint import load_checkpoint
 from .backbones import BACKBONES
 from .heads import BNNeck
@@ -98,8 +98,7 @@ class ParsedFrames(nn.Module):
             if self.parser_size and tuple(frames.shape[-2:]) != self.parser_size:
                 parser_in = F.interpolate(frames, size=self.parser_size, mode="bilinear",
                                           align_corners=False)
-            probs = torch.softmax(self.parser(parser_in), dim=1)
-            masks = region_masks(probs)[:, self.region_index]
+            masks = region_masks_from_logits(self.parser(parser_in))[:, self.region_index]
             masks = F.interpolate(masks, size=size, mode="area")
         return maps, up, masks
 

@@ -21,10 +21,11 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 install: $(VENV)/.installed
 
-# Install, then train and evaluate on the embedded data through DVC.
+# Install, then train and evaluate on the embedded data through DVC; print rank-1 / mAP
+# (every metric: `dvc metrics show`).
 run: install
 	dvc repro
-	dvc metrics show
+	vreid summary
 
 # Install, then the test suite (slow end-to-end tests: `pytest -m slow`).
 test: install

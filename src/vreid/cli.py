@@ -336,6 +336,22 @@ def tune(
                   f"{out.name})")
 
 
+@app.command()
+def summary(reports: Path = Path("reports")) -> None:
+    """Rank-1 and mAP of the last pipeline run (read from reports/*.json)."""
+    from rich.table import Table
+
+    from .pipeline.summary import summary_rows
+
+    rows = _run_stage(summary_rows, reports)
+    if not rows:
+        _fail(f"no evaluation report in {reports}/: run `dvc repro` first")
+    table = Table("model / data", "rank-1", "mAP", title=f"vreid results ({reports}/)")
+    for label, rank1, mean_ap in rows:
+        table.add_row(label, f"{rank1:.1%}", f"{mean_ap:.1%}")
+    console.print(table)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
 

@@ -47,13 +47,23 @@ def query_gallery_features(model: nn.Module, index: ReIDIndex, params: Params, c
     return qf, gf
 
 
+def saved_clip_len(saved: dict, params: Params) -> int:
+    """The clip length a model file was trained with (older files: train_video's)."""
+    return saved.get("input", {}).get("clip_len", params.train_video.input.clip_len)
+
+
+def query_gallery_ids(index: ReIDIndex) -> tuple[list[int], list[int], list[int], list[int]]:
+    """(q_pids, g_pids, q_camids, g_camids), the id arguments of `evaluate_rank`."""
+    return ([t.pid for t in index.query], [t.pid for t in index.gallery],
+            [t.camid for t in index.query], [t.camid for t in index.gallery])
+
+
 def rank_metrics(model: nn.Module, index: ReIDIndex, params: Params, clip_len: int,
                  device: torch.device, rerank: bool) -> tuple[dict[str, float], list[float]]:
     """Extract query/gallery features once; score them plainly and, if asked, re-ranked."""
     ev = params.eval
     qf, gf = query_gallery_features(model, index, params, clip_len, device)
-    ids = ([t.pid for t in index.query], [t.pid for t in index.gallery],
-           [t.camid for t in index.query], [t.camid for t in index.gallery])
+    ids = query_gallery_ids(index)
     q_g = compute_distance(qf, gf, metric=ev.metric)
     result = evaluate_rank(q_g.numpy(), *ids, max_rank=ev.max_rank)
     metrics = _summary(result, ev)
@@ -73,7 +83,7 @@ def score_model(params: Params, model_path: str | Path, index: ReIDIndex,
     """A saved model's metrics on `index` (clip length from the model file); also returns
     the model file's contents. Promotion scores challenger and champion with this."""
     model, saved = load_model(model_path)
-    clip_len = saved.get("input", {}).get("clip_len", params.train_video.input.clip_len)
+    clip_len = saved_clip_len(saved, params)
     metrics, cmc = rank_metrics(model, index, params, clip_len, device,
                                 rerank=params.eval.rerank.enabled)
     return metrics, cmc, saved
@@ -91,7 +101,7 @@ def evaluate(
     device = resolve_device(params.runtime.device)
     index = read_configured(params.data.video)
     metrics, cmc, saved = score_model(params, model_path, index, device)
-    clip_len = saved.get("input", {}).get("clip_len", params.train_video.input.clip_len)
+    clip_len = saved_clip_len(saved, params)
     untrained_cmc = None
     if params.eval.untrained_baseline:
         # Same architecture, random initialisation from the training seed: the floor.

@@ -20,7 +20,7 @@ from ..engine import MetricLogger, NullLogger
 from ..eval import compute_distance, evaluate_rank
 from ..eval.metadata import MetadataError, PruneResult, SensorTrack, prune_gallery
 from .common import atomic_write_json, load_model, read_configured, resolve_device, set_threads
-from .evaluate import query_gallery_features
+from .evaluate import query_gallery_features, query_gallery_ids, saved_clip_len
 
 REPORT = "metadata_metrics.json"
 
@@ -87,12 +87,11 @@ def evaluate_metadata(params: Params, model_path: str | Path = "models/train_vid
     index = read_configured(params.data.egoreid)
     pruned = prune_index(index, params.metadata)  # sensor problems fail before any feature work
     model, saved = load_model(model_path)
-    clip_len = saved.get("input", {}).get("clip_len", params.train_video.input.clip_len)
+    clip_len = saved_clip_len(saved, params)
     qf, gf = query_gallery_features(model, index, params, clip_len,
                                     resolve_device(params.runtime.device))
     dist = compute_distance(qf, gf, metric=ev.metric).numpy()
-    ids = ([t.pid for t in index.query], [t.pid for t in index.gallery],
-           [t.camid for t in index.query], [t.camid for t in index.gallery])
+    ids = query_gallery_ids(index)
     metrics: dict[str, float] = {}
     for prefix, mask in (("", None), ("metadata_", pruned.mask)):
         res = evaluate_rank(dist, *ids, max_rank=ev.max_rank, gallery_mask=mask)

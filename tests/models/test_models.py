@@ -61,5 +61,7 @@ def test_pretrained_from_local_file_only(tmp_path):
 
 
 def test_temporal_average():
-    x = torch.arange(12.0).view(1, 3, 4)
-    assert torch.equal(TEMPORAL.get("avg")(4)(x), x.mean(1))
+    maps = torch.randn(2, 4, 3, 2, 2)  # [B, C, T, h, w]
+    frame_vectors = maps.transpose(1, 2).mean(dim=(3, 4))  # [B, T, C]: per-frame GAP
+    assert torch.allclose(TEMPORAL.get("avg")(4)(maps), frame_vectors.mean(dim=1))
+    assert TEMPORAL.get("avg")(4).out_channels == 4

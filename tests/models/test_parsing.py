@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from vreid.models import MODELS, build_model
+from vreid.models.backbones import InceptionV3OS16, ResNetOS16
 
 
 def test_registered():
@@ -59,3 +60,16 @@ def test_rejects_clip_input():
 def test_unknown_backbone():
     with pytest.raises(ValueError, match="inception_v3"):
         build_model("parsing_net", backbone="vgg")
+
+
+@pytest.mark.parametrize("backbone,trunk", [("resnet", lambda: ResNetOS16(18)),
+                                            ("inception_v3", lambda: InceptionV3OS16())])
+def test_config_names_build_the_same_trunk_from_backbones(backbone, trunk):
+    """`backbone: resnet` / `inception_v3` (params.yaml, configs/) keep their trunk and init."""
+    torch.manual_seed(0)
+    model = build_model("parsing_net", backbone=backbone, aspp_channels=8)
+    torch.manual_seed(0)
+    expected = trunk()
+    assert type(model.backbone) is type(expected)
+    got, want = model.backbone.state_dict(), expected.state_dict()
+    assert list(got) == list(want) and all(torch.equal(got[k], want[k]) for k in want)

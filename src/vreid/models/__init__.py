@@ -3,7 +3,9 @@
 from . import baseline  # noqa: F401  (registers the baseline)
 from . import egoreid, parsing  # noqa: F401  (register EgoReID and its parser)
 from .backbones import BACKBONES
+from .clip_backbone import CLIP_BACKBONES, build_clip_backbone
 from .registry import MODELS, build_model
 from .temporal import TEMPORAL
 
-__all__ = ["BACKBONES", "MODELS", "TEMPORAL", "build_model"]
+__all__ = ["BACKBONES", "CLIP_BACKBONES", "MODELS", "TEMPORAL", "build_clip_backbone",
+           "build_model"]

@@ -1,7 +1,10 @@
-"""Frame-level CNN backbones built with torchvision's model builders.
+"""Frame-level CNN trunks built with torchvision's model builders.
 
-A backbone maps frames [N, C, H, W] to feature maps [N, D, h, w] and exposes
-`out_channels`. Weights never come from the network: `pretrained` is a local file.
+A frame trunk maps frames [N, C, H, W] to feature maps [N, D, h, w]. It is a sequence
+of named stages (`named_stages()`, applied in order = `forward`) and exposes
+`out_channels` and `stage_channels` (channels after each stage), so the clip adapter
+(`clip_backbone.FrameBackbone`) can run modules between stages. Weights never come from
+the network: `pretrained` is a local file.
 """
 
 from __future__ import annotations
@@ -40,7 +43,33 @@ def load_pretrained(module: nn.Module, path: str | Path) -> None:
         raise ValueError(f"{path}: no tensor matches the backbone's parameters")
 
 
-class ResNetTrunk(nn.Module):
+class FrameTrunk(nn.Module):
+    """A 2D trunk run as named stages; `forward` is the stages applied in order."""
+
+    out_channels: int
+    stage_channels: dict[str, int]
+
+    def named_stages(self) -> list[tuple[str, nn.Module]]:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for _, stage in self.named_stages():
+            x = stage(x)
+        return x
+
+
+def _resnet_stage_channels(net: resnet.ResNet, layers: int = 4) -> dict[str, int]:
+    """Channels after the stem ("stem") and after each residual stage ("layer1".."layer4")."""
+    def width(layer: nn.Sequential) -> int:
+        last = layer[-1]
+        return (last.bn3 if hasattr(last, "bn3") else last.bn2).num_features
+
+    stages = [net.layer1, net.layer2, net.layer3, net.layer4][:layers]
+    return {"stem": net.bn1.num_features,
+            **{f"layer{i}": width(layer) for i, layer in enumerate(stages, 1)}}
+
+
+class ResNetTrunk(FrameTrunk):
     """A torchvision ResNet without its pooling and classifier."""
 
     def __init__(self, net: resnet.ResNet, width_stages: int = 4) -> None:
@@ -48,11 +77,11 @@ class ResNetTrunk(nn.Module):
         stages = [net.layer1, net.layer2, net.layer3, net.layer4][:width_stages]
         self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
         self.stages = nn.Sequential(*stages)
-        last = stages[-1][-1]
-        self.out_channels = (last.bn3 if hasattr(last, "bn3") else last.bn2).num_features
+        self.stage_channels = _resnet_stage_channels(net, width_stages)
+        self.out_channels = self.stage_channels[f"layer{width_stages}"]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.stages(self.stem(x))
+    def named_stages(self) -> list[tuple[str, nn.Module]]:
+        return [("stem", self.stem)] + [(f"layer{i}", s) for i, s in enumerate(self.stages, 1)]
 
 
 @BACKBONES.register("resnet")
@@ -83,7 +112,7 @@ def _dilate(conv: nn.Conv2d, rate: int) -> None:
     conv.padding = (rate * (kh // 2), rate * (kw // 2))
 
 
-class ResNetOS16(nn.Module):
+class ResNetOS16(FrameTrunk):
     """ResNet trunk whose last stage is stride-free and dilated: output stride 16."""
 
     def __init__(self, depth: int = 18, pretrained: str | None = None) -> None:
@@ -103,11 +132,12 @@ class ResNetOS16(nn.Module):
                 block.downsample[0].stride = (1, 1)
         self.body = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool,
                                   net.layer1, net.layer2, net.layer3, net.layer4)
-        last = net.layer4[-1]
-        self.out_channels = (last.bn3 if hasattr(last, "bn3") else last.bn2).num_features
+        self.stage_channels = _resnet_stage_channels(net)
+        self.out_channels = self.stage_channels["layer4"]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
+    def named_stages(self) -> list[tuple[str, nn.Module]]:
+        # body keeps its flat layout (state-dict keys of existing parser / extractor files)
+        return [("stem", self.body[:4])] + [(f"layer{i}", self.body[3 + i]) for i in range(1, 5)]
 
 
 class _StrideFreeReductionB(nn.Module):
@@ -132,12 +162,19 @@ class _StrideFreeReductionB(nn.Module):
         return torch.cat([a, b, c], 1)
 
 
-class InceptionV3OS16(nn.Module):
-    """Inception-V3 trunk up to Mixed_7c with output stride 16 (sec. 4.2)."""
+class InceptionV3OS16(FrameTrunk):
+    """Inception-V3 trunk up to Mixed_7c with output stride 16 (sec. 4.2).
 
-    _STEM = ("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "maxpool1", "Conv2d_3b_1x1",
-             "Conv2d_4a_3x3", "maxpool2", "Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a",
-             "Mixed_6b", "Mixed_6c", "Mixed_6d", "Mixed_6e")
+    Every layer of torchvision's Inception3 up to Mixed_7c is a stage, named as there.
+    """
+
+    # stage -> output channels, as torchvision's Inception3 builds them
+    _CHANNELS = {"Conv2d_1a_3x3": 32, "Conv2d_2a_3x3": 32, "Conv2d_2b_3x3": 64, "maxpool1": 64,
+                 "Conv2d_3b_1x1": 80, "Conv2d_4a_3x3": 192, "maxpool2": 192, "Mixed_5b": 256,
+                 "Mixed_5c": 288, "Mixed_5d": 288, "Mixed_6a": 768, "Mixed_6b": 768,
+                 "Mixed_6c": 768, "Mixed_6d": 768, "Mixed_6e": 768, "Mixed_7a": 1280,
+                 "Mixed_7b": 2048, "Mixed_7c": 2048}
+    _STEM = tuple(_CHANNELS)[:15]  # taken as built; Mixed_7a-c are changed below
 
     def __init__(self, pretrained: str | None = None) -> None:
         super().__init__()
@@ -153,10 +190,11 @@ class InceptionV3OS16(nn.Module):
                     _dilate(conv, 2)
             layers.append((name, block))
         self.body = nn.Sequential(OrderedDict(layers))
-        self.out_channels = 2048
+        self.stage_channels = dict(self._CHANNELS)
+        self.out_channels = self._CHANNELS["Mixed_7c"]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
+    def named_stages(self) -> list[tuple[str, nn.Module]]:
+        return list(self.body.named_children())
 
 
 @BACKBONES.register("resnet_dilated")

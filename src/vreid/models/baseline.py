@@ -1,4 +1,4 @@
-"""Baseline video model: frame CNN -> spatial GAP -> temporal aggregator -> BNNeck."""
+"""Baseline video model: clip backbone -> map aggregator -> BNNeck."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .backbones import BACKBONES
+from .clip_backbone import ClipBackbone, build_clip_backbone
 from .heads import BNNeck
 from .registry import MODELS
 from .temporal import TEMPORAL
@@ -17,22 +17,20 @@ class FrameCNNVideoModel(nn.Module):
     """Clip batches [B, T, C, H, W]; a dict of outputs in training, the embedding in eval.
 
     An image batch is the T=1 case, so image pretraining and video training share it.
+    `temporal` takes the backbone's maps [B, C, T', h, w] to one vector per clip.
     """
 
-    def __init__(self, backbone: nn.Module, temporal: nn.Module, num_classes: int) -> None:
+    def __init__(self, backbone: ClipBackbone, temporal: nn.Module, num_classes: int) -> None:
         super().__init__()
         self.backbone = backbone
         self.temporal = temporal
-        self.head = BNNeck(backbone.out_channels, num_classes)
-        self.embedding_dim = backbone.out_channels
+        self.head = BNNeck(temporal.out_channels, num_classes)
+        self.embedding_dim = temporal.out_channels
 
     def forward(self, clips: torch.Tensor) -> Any:
         if clips.dim() != 5:
             raise ValueError(f"expected clips [B, T, C, H, W], got shape {tuple(clips.shape)}")
-        b, t = clips.shape[:2]
-        maps = self.backbone(clips.flatten(0, 1))
-        frame_vectors = maps.mean(dim=(2, 3)).view(b, t, -1)
-        outputs = self.head(self.temporal(frame_vectors))
+        outputs = self.head(self.temporal(self.backbone(clips)))
         return outputs if self.training else outputs["embedding"]
 
 
@@ -45,5 +43,6 @@ def build_resnet_tap(
     pretrained: str | None = None,
 ) -> FrameCNNVideoModel:
     """torchvision ResNet + temporal average pooling + BNNeck (the skeleton baseline)."""
-    backbone = BACKBONES.get("resnet")(depth=depth, last_stride=last_stride, pretrained=pretrained)
+    backbone = build_clip_backbone("resnet", depth=depth, last_stride=last_stride,
+                                   pretrained=pretrained)
     return FrameCNNVideoModel(backbone, TEMPORAL.get(temporal)(backbone.out_channels), num_classes)

@@ -16,9 +16,10 @@ Trunks:
   unpadded ("valid") stem and reductions, so the map is a little smaller than
   input / 16: 128x64 -> 6x2, 256x128 -> 14x6, 299x299 -> 17x17, 512x512 -> 30x30.
   Inputs need at least 43 pixels per side.
-- ``resnet`` (tiny CPU profile): torchvision ResNet-18/34/50 whose last stage has its
-  stride removed and its 3x3 convolutions dilated by 2 (DeepLab-style; done by hand
-  because torchvision refuses dilation in BasicBlock). Map = ceil(input / 16).
+- ``resnet`` (tiny CPU profile; BACKBONES' ``resnet_dilated``): torchvision
+  ResNet-18/34/50 whose last stage has its stride removed and its 3x3 convolutions
+  dilated by 2 (DeepLab-style; done by hand because torchvision refuses dilation in
+  BasicBlock). Map = ceil(input / 16).
 """
 
 from __future__ import annotations
@@ -29,8 +30,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbones import InceptionV3OS16, ResNetOS16
+from .backbones import BACKBONES
 from .registry import MODELS
+
+# The parser's `backbone` value -> (BACKBONES trunk, whether `depth` is passed to it).
+# ASPP's rates assume output stride 16, so only OS16 trunks are offered; "resnet" keeps
+# meaning the dilated ResNet, as params.yaml and configs/ have always written it.
+PARSER_TRUNKS: dict[str, tuple[str, bool]] = {
+    "inception_v3": ("inception_v3", False),
+    "resnet": ("resnet_dilated", True),
+}
 
 def _conv_bn_relu(cin: int, cout: int, kernel: int = 1, rate: int = 1) -> nn.Sequential:
     pad = 0 if kernel == 1 else rate
@@ -94,15 +103,16 @@ def build_parsing_net(
     dropout: float = 0.1,
     pretrained: str | None = None,
 ) -> ParsingNet:
-    """`backbone`: "inception_v3" (paper) or "resnet" (`depth` 18/34/50, CPU profile).
+    """`backbone`: a PARSER_TRUNKS name: "inception_v3" (paper) or "resnet" (`depth`
+    18/34/50, CPU profile).
 
     `pretrained`: a local state-dict file of the torchvision classifier (never downloaded).
     Rates (6, 12, 18) are DeepLab v3's for output stride 16.
     """
-    if backbone == "inception_v3":
-        trunk: nn.Module = InceptionV3OS16(pretrained)
-    elif backbone == "resnet":
-        trunk = ResNetOS16(depth, pretrained)
-    else:
-        raise ValueError(f"parsing backbone must be 'inception_v3' or 'resnet', got {backbone!r}")
+    if backbone not in PARSER_TRUNKS:
+        raise ValueError(f"parsing backbone must be one of {sorted(PARSER_TRUNKS)}, "
+                         f"got {backbone!r}")
+    trunk_name, takes_depth = PARSER_TRUNKS[backbone]
+    kwargs = {"depth": depth} if takes_depth else {}
+    trunk = BACKBONES.get(trunk_name)(pretrained=pretrained, **kwargs)
     return ParsingNet(trunk, num_classes, tuple(int(r) for r in aspp_rates), aspp_channels, dropout)

@@ -9,9 +9,11 @@ A clip backbone maps clips [B, T, C, H, W] to maps [B, C', T', h, w] and exposes
   blocks 4 and 5 are ResNet's "layer3" and "layer4", block 1 being the "stem").
 
 A 2D trunk of `BACKBONES` becomes a clip backbone through `FrameBackbone` (T folded into
-the batch, the trunk run stage by stage, T unfolded at inserts and at the end). A native
-clip backbone (I3D, C3D) subclasses `ClipBackbone` and registers in `CLIP_BACKBONES`;
-`build_clip_backbone` looks there first, then wraps a `BACKBONES` trunk. (EgoReID calls
+the batch, the trunk run stage by stage, T unfolded at inserts and at the end; its maps
+are a transposed view of the frame maps, not contiguous). A native clip backbone (I3D,
+C3D) subclasses `ClipBackbone` and registers in `CLIP_BACKBONES` a builder taking
+`inserts=` and its own keyword arguments; `build_clip_backbone` looks there first, then
+wraps a `BACKBONES` trunk. (EgoReID calls
 its 2D trunk directly: the parser's region masks need per-frame maps [N, C, h, w].)
 """
 

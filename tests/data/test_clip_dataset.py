@@ -1,6 +1,7 @@
 import pytest
 import torch
 from PIL import Image
+from torch.utils.data import default_collate
 
 from vreid.data.clip_dataset import TrackletFrames, TrainClips, read_frame, relabel
 from vreid.data.index import DatasetFormatError, Tracklet
@@ -31,9 +32,13 @@ def test_train_clips_relabel_and_shapes(tmp_path):
                  Tracklet(frames(tmp_path, "p3", 2, (0, 255, 0)), 3, 1)]
     assert relabel(tracklets) == {3: 0, 7: 1}
     ds = TrainClips(tracklets, 4, "evenly", build_transform(16, 8, train=True, pad=2), seed=0)
-    clip, label, camid = ds[0]
-    assert clip.shape == (4, 3, 16, 8) and clip.dtype == torch.float32
-    assert (label, camid) == (1, 0) and ds.labels == [1, 0]
+    item = ds[0]
+    assert set(item) == {"clips", "labels", "camids"}
+    assert item["clips"].shape == (4, 3, 16, 8) and item["clips"].dtype == torch.float32
+    assert (item["labels"], item["camids"]) == (1, 0) and ds.labels == [1, 0]
+    batch = default_collate([ds[0], ds[1]])  # what the training loader yields
+    assert batch["clips"].shape == (2, 4, 3, 16, 8)
+    assert batch["labels"].tolist() == [1, 0] and batch["camids"].tolist() == [0, 1]
 
 
 def test_clip_sampling_reproducible_per_epoch(tmp_path):

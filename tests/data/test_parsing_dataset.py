@@ -4,7 +4,8 @@ import torch
 from PIL import Image
 
 from vreid.data.index import ParsingSample
-from vreid.data.parsing_dataset import FlipWithLabelSwap, ParsingDataset, swap_left_right
+from vreid.data.parsing_dataset import (FlipWithLabelSwap, ParsingDataset, parsing_batch,
+                                       swap_left_right)
 from vreid.data.readers import read_dataset
 from vreid.data.synth import Difficulty, ParsingSetConfig, RenderConfig, write_lip
 from vreid.data.transforms import IMAGENET_MEAN, IMAGENET_STD
@@ -37,6 +38,9 @@ def test_items_from_the_lip_reader(lip_root):
     assert label.dtype == torch.long and label.shape == (48, 24)
     assert extra == 0 and int(label.max()) < 20 and int(label.min()) >= 0
     assert type(image) is torch.Tensor and type(label) is torch.Tensor
+    batch = parsing_batch([ds[0], ds[1]])  # the trainer's batch dict
+    assert set(batch) == {"images", "labels"}
+    assert batch["images"].shape == (2, 3, 48, 24) and batch["labels"].shape == (2, 48, 24)
 
 
 def test_resize_keeps_label_values_nearest(tmp_path):

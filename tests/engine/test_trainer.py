@@ -1,39 +1,122 @@
-"""The trainer on a tiny synthetic problem: learns, is deterministic, resumes exactly."""
+"""The trainer on a tiny synthetic problem with a few-parameter model: learns, is
+deterministic, resumes exactly (losses with parameters and buffers included)."""
 
+import pytest
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from vreid.engine import CheckpointHook, Hook, Trainer, latest_checkpoint, warmup_multistep
-from vreid.losses import build_losses
-from vreid.models import build_model
+from vreid.engine import CheckpointHook, Hook, Trainer, latest_checkpoint, load_checkpoint
+from vreid.engine.checkpoint import atomic_torch_save
+from vreid.engine.schedule import make_optimizers, warmup_multistep
+from vreid.losses import BatchHardTriplet, CompositeLoss, CrossEntropyLabelSmooth, build_losses
 
 LOSSES = [{"name": "cross_entropy", "kwargs": {"label_smoothing": 0.1}},
           {"name": "triplet", "kwargs": {"margin": 0.3}}]
 
+# Loss history of this file's run (TinyClipNet, ColourClips, LOSSES, Adam lr 1e-2, seed 0,
+# 4 epochs), recorded with the trainer as it was before batches became dicts and losses
+# part of the module tree (tuple batches, `loss(outputs[uses], labels)`).
+HISTORY_BEFORE_BATCH_DICTS = [
+    {"loss_cross_entropy": 1.8546356558799744, "loss_triplet": 0.05453662946820259,
+     "loss_total": 1.909172236919403, "accuracy": 0.0625, "lr": 0.001},
+    {"loss_cross_entropy": 1.815464735031128, "loss_triplet": 0.1387878954410553,
+     "loss_total": 1.9542526006698608, "accuracy": 0.0625, "lr": 0.01},
+    {"loss_cross_entropy": 1.5805470943450928, "loss_triplet": 0.09857513755559921,
+     "loss_total": 1.6791222095489502, "accuracy": 0.1875, "lr": 0.01},
+    {"loss_cross_entropy": 1.437899887561798, "loss_triplet": 0.17011473327875137,
+     "loss_total": 1.6080146431922913, "accuracy": 0.25, "lr": 0.001},
+]
+
+
+class TinyClipNet(nn.Module):
+    """Clips [B, T, 3, H, W] -> mean colour -> 8-d features (+ BN buffers) -> logits."""
+
+    def __init__(self, num_classes=4, dim=8):
+        super().__init__()
+        self.embed = nn.Linear(3, dim)
+        self.bn = nn.BatchNorm1d(dim)
+        self.classifier = nn.Linear(dim, num_classes)
+
+    def forward(self, clips):
+        features = self.embed(clips.mean(dim=(1, 3, 4)))
+        if not self.training:
+            return features
+        return {"features": features, "logits": self.classifier(self.bn(features))}
+
 
 class ColourClips(Dataset):
-    """Identity = a colour; clips [2, 3, 16, 8] with noise drawn from the global RNG."""
+    """Identity = a colour; clips [2, 3, 4, 2] with noise drawn from the global RNG."""
 
-    def __init__(self, n_ids=4, per_id=4):
+    def __init__(self, n_ids=4, per_id=4, extra=False):
         self.labels = [i // per_id for i in range(n_ids * per_id)]
         self.colours = torch.rand(n_ids, 3, 1, 1, generator=torch.Generator().manual_seed(0))
+        self.extra = extra
 
     def __len__(self):
         return len(self.labels)
 
     def __getitem__(self, i):
         y = self.labels[i]
-        clip = self.colours[y].expand(2, 3, 16, 8) + 0.3 * torch.randn(2, 3, 16, 8)
-        return clip, y, 0
+        clip = self.colours[y].expand(2, 3, 4, 2) + 0.3 * torch.randn(2, 3, 4, 2)
+        item = {"clips": clip, "labels": y, "camids": i % 2}
+        if self.extra:  # what an augmentation adds, e.g. which frames it erased
+            item["erased"] = torch.tensor([True, False])
+        return item
 
 
-def make_trainer(hooks=(), seed=0):
+class ToyCentres(nn.Module):
+    """Test-only loss with state: learnt class centres (a parameter, like a centre loss) and
+    a momentum memory of features per class (a buffer, like OIM's lookup table)."""
+
+    uses = "features"
+    batch_keys = ("labels",)
+
+    def __init__(self, num_classes, dim=8):
+        super().__init__()
+        self.centres = nn.Parameter(torch.randn(num_classes, dim))
+        self.register_buffer("memory", torch.zeros(num_classes, dim))
+
+    def forward(self, outputs, batch):
+        features, labels = outputs[self.uses], batch["labels"]
+        loss = (features - self.centres[labels]).pow(2).sum(1).mean() \
+            + 0.1 * (features - self.memory[labels]).pow(2).sum(1).mean()
+        with torch.no_grad():
+            self.memory[labels] = 0.5 * self.memory[labels] + 0.5 * features.detach()
+        return loss
+
+
+class BatchSpy(nn.Module):
+    """Records the batch keys and devices the criterion sees."""
+
+    uses = "logits"
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def forward(self, outputs, batch):
+        self.seen.append({k: getattr(v, "device", None) for k, v in batch.items()})
+        return outputs[self.uses].sum() * 0
+
+
+def make_trainer(hooks=(), seed=0, centres=None, dataset=None, criterion=None):
+    """`centres`: None (no stateful loss) or the ToyCentres term's optimizer settings."""
     torch.manual_seed(seed)
-    model = build_model("resnet_tap", num_classes=4)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model = TinyClipNet()
+    if criterion is None and centres is None:
+        criterion = build_losses(LOSSES)  # the config path
+    elif criterion is None:
+        criterion = CompositeLoss({"cross_entropy": (1.0, CrossEntropyLabelSmooth(0.1)),
+                                   "triplet": (1.0, BatchHardTriplet(0.3)),
+                                   "centres": (0.1, ToyCentres(num_classes=4))},
+                                  {"centres": centres})
+    opt, loss_opts = make_optimizers("adam", model.parameters(), criterion, lr=1e-2,
+                                     weight_decay=0.0)
     sched = warmup_multistep(opt, 1, 0.1, [3], 0.1)
-    loader = DataLoader(ColourClips(), batch_size=8, shuffle=True)
-    return Trainer(model, build_losses(LOSSES), opt, sched, loader, seed=seed, hooks=hooks)
+    loader = DataLoader(dataset or ColourClips(), batch_size=8, shuffle=True)
+    return Trainer(model, criterion, opt, sched, loader, loss_optimizers=loss_opts, seed=seed,
+                   hooks=hooks)
 
 
 class Recorder(Hook):
@@ -56,24 +139,93 @@ def test_loss_goes_down_and_hooks_called():
     assert {"loss_cross_entropy", "loss_triplet", "accuracy", "lr"} <= set(result.history[0])
 
 
+def test_same_loss_history_as_before_batch_dicts():
+    """A parameterless criterion: same RNG draws, same optimizer group, same numbers."""
+    history = make_trainer().fit(4).history
+    assert [set(h) for h in history] == [set(h) for h in HISTORY_BEFORE_BATCH_DICTS]
+    for got, before in zip(history, HISTORY_BEFORE_BATCH_DICTS):
+        assert got == pytest.approx(before, rel=1e-6, abs=1e-9)
+
+
 def test_deterministic_given_seed():
-    a = make_trainer(seed=1).fit(2).history
-    b = make_trainer(seed=1).fit(2).history
+    a = make_trainer(seed=1, centres={}).fit(2).history
+    b = make_trainer(seed=1, centres={}).fit(2).history
     assert a == b
 
 
-def test_resume_matches_uninterrupted(tmp_path):
-    full = make_trainer([CheckpointHook(tmp_path / "full")])
-    full.fit(3)
-    part = make_trainer([CheckpointHook(tmp_path / "part")])
-    part.fit(2)  # "interrupted" after epoch 2
+def test_criterion_sees_the_whole_batch_on_the_device():
+    spy = BatchSpy()
+    trainer = make_trainer(dataset=ColourClips(extra=True),
+                           criterion=CompositeLoss({"spy": (1.0, spy)}))
+    moved = []
+    to = trainer.criterion.to
+    trainer.criterion.to = lambda device: moved.append(device) or to(device)
+    trainer.fit(1)
+    assert moved == [torch.device("cpu")]
+    assert set(spy.seen[0]) == {"clips", "labels", "camids", "erased"}
+    assert all(device == torch.device("cpu") for device in spy.seen[0].values())
+
+
+def test_stateful_loss_is_trained_and_updates_its_buffer():
+    trainer = make_trainer(centres={"kind": "sgd", "lr": 0.5, "momentum": 0.0})
+    loss = trainer.criterion.terms["centres"]
+    before = loss.centres.detach().clone()
+    trainer.fit(1)
+    assert set(trainer.loss_optimizers) == {"centres"}
+    assert trainer.loss_optimizers["centres"].param_groups[0]["lr"] == 0.5
+    assert not torch.equal(loss.centres, before) and loss.memory.abs().sum() > 0
+
+
+@pytest.mark.parametrize("centres", [
+    {},  # joins the main optimizer as its own group, scheduled with it
+    {"lr": 0.05, "weight_decay": 1e-4},  # own group, own hyper-parameters
+    {"kind": "sgd", "lr": 0.5, "momentum": 0.0},  # own optimizer (paper 001's centre SGD)
+], ids=["main-group", "own-group", "own-optimizer"])
+def test_resume_matches_uninterrupted_bit_for_bit(tmp_path, centres):
+    full = make_trainer([CheckpointHook(tmp_path / "full")], centres=centres)
+    full_history = full.fit(3).history
+    make_trainer([CheckpointHook(tmp_path / "part")], centres=centres).fit(2)  # "interrupted"
     resumed_hook = CheckpointHook(tmp_path / "part")
-    resumed = make_trainer([resumed_hook], seed=0)
+    resumed = make_trainer([resumed_hook], centres=centres)
     result = resumed.fit(3)
     assert resumed_hook.resumed_from.name == "epoch_001.pt"
     assert result.start_epoch == 2 and result.epochs_run == 1
-    for (k, v), (k2, v2) in zip(full.model.state_dict().items(), resumed.model.state_dict().items()):
-        assert k == k2 and torch.allclose(v.float(), v2.float(), atol=1e-6), k
+    assert result.history == full_history[2:]
+    a, b = load_checkpoint(tmp_path / "full" / "epoch_002.pt"), load_checkpoint(
+        tmp_path / "part" / "epoch_002.pt")
+    assert set(a) == {"model", "criterion", "optimizer", "loss_optimizers", "scheduler", "epoch",
+                      "metrics", "fingerprint"}
+    assert {"terms.centres.centres", "terms.centres.memory"} <= set(a["criterion"])
+    assert set(a["loss_optimizers"]) == ({"centres"} if "kind" in centres else set())
+    assert_same(a, b)
+
+
+def assert_same(a, b, path="checkpoint"):
+    """Exact equality of nested state (tensors compared bit for bit)."""
+    if isinstance(a, torch.Tensor):
+        assert torch.equal(a, b), path
+    elif isinstance(a, dict):
+        assert set(a) == set(b), path
+        for k in a:
+            assert_same(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{path}.{i}")
+    else:
+        assert a == b, path
+
+
+def test_resume_refuses_a_checkpoint_without_the_loss_state(tmp_path):
+    make_trainer([CheckpointHook(tmp_path)], centres={"kind": "sgd", "lr": 0.5}).fit(1)
+    path = latest_checkpoint(tmp_path)
+    state = load_checkpoint(path)
+    atomic_torch_save({k: v for k, v in state.items() if k != "loss_optimizers"}, path)
+    with pytest.raises(ValueError, match=r"epoch_000.pt: holds loss optimizers \[\]"):
+        make_trainer([CheckpointHook(tmp_path)], centres={"kind": "sgd", "lr": 0.5}).fit(2)
+    atomic_torch_save({k: v for k, v in state.items() if k != "criterion"}, path)
+    with pytest.raises(ValueError, match="epoch_000.pt: the loss state does not fit"):
+        make_trainer([CheckpointHook(tmp_path)], centres={"kind": "sgd", "lr": 0.5}).fit(2)
 
 
 def test_changed_fingerprint_discards_old_checkpoints(tmp_path):
@@ -84,12 +236,18 @@ def test_changed_fingerprint_discards_old_checkpoints(tmp_path):
     assert hook.resumed_from is None and result.start_epoch == 0
 
 
-def test_warmup_then_step_schedule():
-    p = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.SGD([p], lr=1.0)
-    sched = warmup_multistep(opt, warmup_epochs=2, warmup_factor=0.1, milestones=[3], gamma=0.1)
-    lrs = []
-    for _ in range(5):
-        lrs.append(opt.param_groups[0]["lr"])
-        opt.step(); sched.step()
-    assert [round(x, 4) for x in lrs] == [0.1, 0.55, 1.0, 0.1, 0.1]
+def test_loss_parameters_outside_every_optimizer_are_refused():
+    model, criterion = TinyClipNet(), CompositeLoss({"centres": (1.0, ToyCentres(4))})
+    opt = torch.optim.Adam(model.parameters())
+    with pytest.raises(ValueError, match=r"loss parameters \['terms.centres.centres'\]"):
+        Trainer(model, criterion, opt, warmup_multistep(opt, 0, 1.0, [], 0.1), [])
+
+
+def test_batches_must_be_dicts_with_the_model_input():
+    trainer = make_trainer()
+    trainer.loader = [(torch.zeros(2, 2, 3, 4, 2), torch.tensor([0, 1]), torch.tensor([0, 0]))]
+    with pytest.raises(TypeError, match="dict batches, got tuple"):
+        trainer.fit(1)
+    trainer.loader = [{"images": torch.zeros(2, 3, 4, 2), "labels": torch.tensor([0, 1])}]
+    with pytest.raises(KeyError, match=r"no 'clips' \(the model input\); it has \['images'"):
+        trainer.fit(1)

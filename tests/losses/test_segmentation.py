@@ -16,7 +16,7 @@ def test_ignores_255_and_averages_labelled_pixels():
     logits = torch.zeros(1, 4, 1, 3)
     logits[0, 2, 0, 0] = 10.0  # confident and right on the first pixel
     labels = torch.tensor([[[2, 1, 255]]])
-    loss = PixelCrossEntropy()(logits, labels)
+    loss = PixelCrossEntropy()({"seg_logits": logits}, {"labels": labels})
     first = -torch.log_softmax(logits[0, :, 0, 0], 0)[2]
     assert loss.item() == pytest.approx((first.item() + math.log(4)) / 2, rel=1e-5)
 
@@ -25,13 +25,14 @@ def test_composite_with_model_outputs():
     criterion = build_losses([{"name": "pixel_cross_entropy", "weight": 2.0}])
     logits = torch.randn(2, 20, 8, 4, requires_grad=True)
     labels = torch.randint(0, 20, (2, 8, 4))
-    terms = criterion({"seg_logits": logits}, labels)
+    terms = criterion({"seg_logits": logits}, {"labels": labels})
     assert terms["total"].item() == pytest.approx(2 * terms["pixel_cross_entropy"].item())
     terms["total"].backward()
     with pytest.raises(KeyError, match="seg_logits"):
-        criterion({"logits": logits}, labels)
+        criterion({"logits": logits}, {"labels": labels})
 
 
 def test_shape_mismatch():
     with pytest.raises(ValueError):
-        PixelCrossEntropy()(torch.zeros(1, 3, 4, 4), torch.zeros(1, 4, 5, dtype=torch.long))
+        PixelCrossEntropy()({"seg_logits": torch.zeros(1, 3, 4, 4)},
+                            {"labels": torch.zeros(1, 4, 5, dtype=torch.long)})

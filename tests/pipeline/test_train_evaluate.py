@@ -3,7 +3,9 @@ import json
 
 import torch
 
-from vreid.config import DatasetRef, ModelConfig, StageConfig, TrainConfig, load_params
+from vreid.config import DatasetRef, LossTerm, ModelConfig, StageConfig, TrainConfig, load_params
+from vreid.engine import latest_checkpoint, load_checkpoint
+from vreid.losses import LOSSES
 from vreid.pipeline.common import load_model
 from vreid.pipeline.evaluate import evaluate
 from vreid.pipeline.train import run_fingerprint, train_reid
@@ -56,3 +58,38 @@ def test_fingerprint_follows_upstream_model_files(tmp_path):
     before = run_fingerprint(stage, ref)
     upstream.write_bytes(b"retrained")
     assert run_fingerprint(stage, ref) != before
+
+
+class Centres(torch.nn.Module):
+    """Test-only stateful loss: class centres (parameter) and a step count (buffer)."""
+
+    uses = "features"
+    batch_keys = ("labels", "camids")
+
+    def __init__(self, num_classes, dim):
+        super().__init__()
+        self.centres = torch.nn.Parameter(torch.zeros(num_classes, dim))
+        self.register_buffer("steps", torch.zeros((), dtype=torch.long))
+
+    def forward(self, outputs, batch):
+        self.steps += 1
+        return (outputs[self.uses] - self.centres[batch["labels"]]).pow(2).sum(1).mean()
+
+
+def test_train_reid_trains_and_checkpoints_a_loss_with_state(in_prepared, tmp_path, monkeypatch):
+    monkeypatch.setitem(LOSSES._items, "centres", Centres)
+    p = baseline_params()
+    centres = LossTerm("centres", 0.01, {"dim": 512, "optimizer": {"kind": "sgd", "lr": 0.5,
+                                                                    "momentum": 0.0}})
+    train = dataclasses.replace(p.train_video.train, losses=(*p.train_video.train.losses, centres))
+    stage = dataclasses.replace(p.train_video, train=train)
+    out = train_reid(stage, p.data.video, p.runtime, tmp_path / "model", tmp_path / "ckpt")
+    assert out.final_metrics["loss_centres"] > 0
+    state = load_checkpoint(latest_checkpoint(tmp_path / "ckpt"))
+    num_ids = 6  # the tiny MARS train split's identities reach the loss as num_classes
+    assert state["criterion"]["terms.centres.centres"].shape == (num_ids, 512)
+    assert state["criterion"]["terms.centres.centres"].abs().sum() > 0  # its own SGD ran
+    assert int(state["criterion"]["terms.centres.steps"]) == 4  # 2 epochs x 2 iterations
+    assert set(state["loss_optimizers"]) == {"centres"}
+    again = train_reid(stage, p.data.video, p.runtime, tmp_path / "model", tmp_path / "ckpt")
+    assert again.epochs_run == 0 and again.resumed_from_epoch == 2

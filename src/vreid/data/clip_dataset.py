@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from torch.utils.data import Dataset
@@ -31,7 +31,11 @@ def relabel(tracklets: Sequence[Tracklet]) -> dict[int, int]:
 
 
 class TrainClips(Dataset):
-    """Item i: one sampled clip of tracklet i, as ([T, C, H, W] float, label, camid)."""
+    """Item i: one sampled clip of tracklet i, as the dict the trainer and losses read.
+
+    Keys: `clips` [T, C, H, W] float, `labels` (training label), `camids`; the default
+    collate stacks them into the batch dict (`clips` [B, T, C, H, W]).
+    """
 
     def __init__(
         self,
@@ -55,11 +59,11 @@ class TrainClips(Dataset):
     def __len__(self) -> int:
         return len(self.tracklets)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
+    def __getitem__(self, index: int) -> dict[str, Any]:
         t = self.tracklets[index]
         picks = sample_clip(len(t.frames), self.clip_len, self.mode, self.generator)
         clip = torch.stack([read_frame(t.frames[i]) for i in picks])
-        return self.transform(clip), self.labels[index], t.camid
+        return {"clips": self.transform(clip), "labels": self.labels[index], "camids": t.camid}
 
 
 class TrackletFrames(Dataset):

@@ -1,7 +1,8 @@
 """Image / label-map pairs of a parsing set (LIP layout) as a torch Dataset.
 
 Items are `(image float [3, H, W] ImageNet-normalised, label long [H, W], 0)`, the
-trainer's `(inputs, targets, extra)` shape. Joint transforms use torchvision
+shape the segmentation evaluation reads; `parsing_batch` collates them into the trainer's
+batch dict (`images`, `labels`). Joint transforms use torchvision
 transforms.v2: the label travels as a `tv_tensors.Mask`, so resizing uses nearest
 neighbour on it. A horizontal flip also swaps the left/right classes (arms, legs,
 shoes), otherwise a mirrored left arm would be labelled "Left-arm" on the right side.
@@ -14,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
@@ -76,3 +77,8 @@ class ParsingDataset(Dataset):
         image, label = self.flip(image, label)
         return self.to_float(image).as_subclass(torch.Tensor), label.as_subclass(torch.Tensor).long(), 0
 
+
+def parsing_batch(items: Sequence[tuple[torch.Tensor, torch.Tensor, int]]) -> dict[str, torch.Tensor]:
+    """Collate for training: the batch dict the trainer and `PixelCrossEntropy` read."""
+    images, labels, _ = default_collate(items)
+    return {"images": images, "labels": labels}

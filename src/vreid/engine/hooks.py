@@ -45,7 +45,11 @@ class NullLogger:
 
 
 class CheckpointHook(Hook):
-    """Saves model/optimizer/scheduler each epoch; resumes from the last one found.
+    """Saves the trained state each epoch; resumes from the last one found.
+
+    Keys: `model`, `criterion` (the losses' parameters and buffers), `optimizer`,
+    `loss_optimizers` ({loss term: state} of the losses' own optimizers), `scheduler`,
+    `epoch`, `metrics`, `fingerprint`.
 
     `fingerprint` identifies the run's settings: checkpoints written under another
     fingerprint (the config changed since) are removed instead of resumed.
@@ -66,8 +70,20 @@ class CheckpointHook(Hook):
             for stale in self.directory.glob("epoch_*.pt"):
                 stale.unlink()
             return
+        # checkpoints written before losses had state lack the two loss keys
+        loss_optimizers = state.get("loss_optimizers", {})
+        if set(loss_optimizers) != set(trainer.loss_optimizers):
+            raise ValueError(f"{last}: holds loss optimizers {sorted(loss_optimizers)}, "
+                             f"the run has {sorted(trainer.loss_optimizers)}")
         trainer.model.load_state_dict(state["model"])
+        try:
+            trainer.criterion.load_state_dict(state.get("criterion", {}))
+        except RuntimeError as exc:
+            raise ValueError(f"{last}: the loss state does not fit the configured losses "
+                             f"({exc})") from None
         trainer.optimizer.load_state_dict(state["optimizer"])
+        for name, optimizer in trainer.loss_optimizers.items():
+            optimizer.load_state_dict(loss_optimizers[name])
         trainer.scheduler.load_state_dict(state["scheduler"])
         trainer.start_epoch = int(state["epoch"]) + 1
         self.resumed_from = last
@@ -76,7 +92,10 @@ class CheckpointHook(Hook):
         atomic_torch_save(
             {
                 "model": trainer.model.state_dict(),
+                "criterion": trainer.criterion.state_dict(),
                 "optimizer": trainer.optimizer.state_dict(),
+                "loss_optimizers": {name: optimizer.state_dict()
+                                    for name, optimizer in trainer.loss_optimizers.items()},
                 "scheduler": trainer.scheduler.state_dict(),
                 "epoch": epoch,
                 "metrics": dict(metrics),

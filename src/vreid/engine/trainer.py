@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -21,7 +21,13 @@ class TrainResult:
 
 
 class Trainer:
-    """Runs epochs over a loader of (clips, labels, camids); side effects live in hooks.
+    """Runs epochs over a loader of batch dicts; side effects live in hooks.
+
+    A batch is a dict (`clips`, `labels`, `camids`, plus whatever the dataset adds); every
+    tensor in it is moved to the device, the model gets `batch[input_key]`, the criterion
+    `(outputs, batch)`. The criterion is part of the trained module tree: it moves to the
+    device with the model and its trainable parameters must be in `optimizer` or in one of
+    `loss_optimizers` (see `schedule.make_optimizers`), which are stepped every step too.
 
     Determinism: the global torch RNG is reseeded at each epoch start from (seed, epoch),
     and the sampler / dataset get `set_epoch`, so a run resumed at epoch e draws the same
@@ -36,6 +42,8 @@ class Trainer:
         scheduler: torch.optim.lr_scheduler.LRScheduler,
         loader: DataLoader,
         *,
+        loss_optimizers: Mapping[str, torch.optim.Optimizer] | None = None,
+        input_key: str = "clips",
         device: torch.device | str = "cpu",
         amp: bool = False,
         seed: int = 0,
@@ -43,6 +51,15 @@ class Trainer:
     ) -> None:
         self.model, self.criterion = model, criterion
         self.optimizer, self.scheduler, self.loader = optimizer, scheduler, loader
+        self.loss_optimizers = dict(loss_optimizers or {})
+        self.optimizers = [optimizer, *self.loss_optimizers.values()]
+        self.input_key = input_key
+        optimized = {id(p) for opt in self.optimizers for g in opt.param_groups for p in g["params"]}
+        orphans = [n for n, p in criterion.named_parameters()
+                   if p.requires_grad and id(p) not in optimized]
+        if orphans:
+            raise ValueError(f"loss parameters {orphans} are in no optimizer; build the "
+                             f"optimizers with engine.schedule.make_optimizers")
         self.device = torch.device(device)
         self.amp = amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
@@ -57,25 +74,37 @@ class Trainer:
             if hasattr(part, "set_epoch"):
                 part.set_epoch(epoch)
 
+    def _to_device(self, batch: Any) -> dict[str, Any]:
+        if not isinstance(batch, Mapping):
+            raise TypeError(f"the training loader must yield dict batches, got {type(batch).__name__}")
+        if self.input_key not in batch:
+            raise KeyError(f"the batch has no {self.input_key!r} (the model input); "
+                           f"it has {sorted(batch)}")
+        return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v
+                for k, v in batch.items()}
+
     def train_epoch(self, epoch: int) -> dict[str, float]:
         self.model.train()
+        self.criterion.train()
         sums: dict[str, float] = defaultdict(float)
         correct = seen = steps = 0
-        for clips, labels, _camids in self.loader:
-            clips, labels = clips.to(self.device), labels.to(self.device)
+        for batch in self.loader:
+            batch = self._to_device(batch)
             with torch.autocast(self.device.type, enabled=self.amp):
-                outputs = self.model(clips)
-                terms = self.criterion(outputs, labels)
-            self.optimizer.zero_grad(set_to_none=True)
+                outputs = self.model(batch[self.input_key])
+                terms = self.criterion(outputs, batch)
+            for optimizer in self.optimizers:
+                optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(terms["total"]).backward()
-            self.scaler.step(self.optimizer)
+            for optimizer in self.optimizers:
+                self.scaler.step(optimizer)
             self.scaler.update()
             values = {k: float(v.detach()) for k, v in terms.items()}
             for k, v in values.items():
                 sums[k] += v
             if "logits" in outputs:
-                correct += int((outputs["logits"].argmax(1) == labels).sum())
-                seen += len(labels)
+                correct += int((outputs["logits"].argmax(1) == batch["labels"]).sum())
+                seen += len(batch["labels"])
             steps += 1
             for hook in self.hooks:
                 hook.on_step_end(self, steps, values)
@@ -89,6 +118,7 @@ class Trainer:
 
     def fit(self, epochs: int) -> TrainResult:
         self.model.to(self.device)
+        self.criterion.to(self.device)
         for hook in self.hooks:
             hook.on_train_start(self)
         result = TrainResult(epochs_run=0, start_epoch=self.start_epoch)

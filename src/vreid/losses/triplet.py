@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -17,13 +19,15 @@ class BatchHardTriplet(nn.Module):
     """For each anchor: hardest positive and hardest negative in the batch (PK sampling)."""
 
     uses = "features"
+    batch_keys = ("labels",)
 
     def __init__(self, margin: float = 0.3, normalize: bool = False) -> None:
         super().__init__()
         self.margin = margin
         self.normalize = normalize
 
-    def forward(self, features: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def forward(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, Any]) -> torch.Tensor:
+        features, targets = outputs[self.uses], batch["labels"]
         if self.normalize:
             features = F.normalize(features, dim=1)
         dist = pairwise_euclidean(features)

@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..config import InputConfig, ModelConfig, ParsingTrainConfig, RuntimeConfig
-from ..data.parsing_dataset import ParsingDataset
+from ..data.parsing_dataset import ParsingDataset, parsing_batch
 from ..data.regions import LIP_CLASSES, NUM_LIP_CLASSES
 from ..engine import CheckpointHook, Hook, MetricLogger, MetricsHook, NullLogger, Trainer
 from ..engine.schedule import make_optimizer, warmup_multistep
@@ -85,7 +85,8 @@ def pretrain_parsing(
         raise ValueError(f"parsing set {parsing_ref.root}: train and val must both be non-empty")
     train_set = ParsingDataset(index.train, cfg.height, cfg.width, train=True, flip=cfg.flip)
     loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True,
-                        num_workers=runtime.num_workers, drop_last=len(train_set) > cfg.batch_size)
+                        num_workers=runtime.num_workers, drop_last=len(train_set) > cfg.batch_size,
+                        collate_fn=parsing_batch)
     model_cfg = ModelConfig(name=MODEL_NAME, kwargs=dict(cfg.model))
     model = build_model(MODEL_NAME, num_classes=NUM_LIP_CLASSES, **model_cfg.kwargs)
     optimizer = build_parsing_optimizer(cfg, model)
@@ -95,7 +96,7 @@ def pretrain_parsing(
     checkpoints = CheckpointHook(checkpoint_dir, resume=resume,
                                  fingerprint=parsing_fingerprint(cfg, parsing_ref))
     trainer = Trainer(model, build_losses([{"name": "pixel_cross_entropy"}]), optimizer, scheduler,
-                      loader, device=device, seed=cfg.seed,
+                      loader, input_key="images", device=device, seed=cfg.seed,
                       hooks=[checkpoints, MetricsHook(logger, prefix="parsing/train/"), *hooks])
     result = trainer.fit(cfg.epochs)
 

@@ -21,8 +21,8 @@ from ..data.clip_dataset import TrainClips
 from ..data.sampling import IdentitySampler
 from ..data.transforms import build_transform
 from ..engine import CheckpointHook, Hook, MetricLogger, MetricsHook, NullLogger, Trainer
-from ..engine.schedule import make_optimizer, warmup_multistep
-from ..losses import build_losses
+from ..engine.schedule import make_optimizers, warmup_multistep
+from ..losses import CompositeLoss, build_losses
 from ..models import build_model
 from .common import read_configured, resolve_device, save_model, set_threads
 from .fingerprint import fingerprint, upstream_files
@@ -36,9 +36,12 @@ class TrainOutput:
     final_metrics: dict[str, float]
 
 
-def build_optimizer(t: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+def build_optimizers(t: TrainConfig, model: torch.nn.Module, criterion: CompositeLoss
+                     ) -> tuple[torch.optim.Optimizer, dict[str, torch.optim.Optimizer]]:
+    """The model's trainable parameters first (one group), then the losses' (see
+    `engine.schedule.make_optimizers`)."""
     trainable = [p for p in model.parameters() if p.requires_grad]
-    return make_optimizer(t.optimizer, trainable, t.lr, t.weight_decay, t.momentum)
+    return make_optimizers(t.optimizer, trainable, criterion, t.lr, t.weight_decay, t.momentum)
 
 
 def run_fingerprint(stage: StageConfig, dataset: DatasetRef) -> str:
@@ -79,12 +82,14 @@ def train_reid(
                         sampler=sampler, num_workers=runtime.num_workers, drop_last=True)
     num_classes = len(clips.pid_to_label)
     model = build_model(stage.model.name, num_classes=num_classes, **stage.model.kwargs)
-    optimizer = build_optimizer(t, model)
+    criterion = build_losses(t.losses, num_classes=num_classes)  # after the model: RNG order
+    optimizer, loss_optimizers = build_optimizers(t, model, criterion)
     scheduler = warmup_multistep(optimizer, t.warmup_epochs, t.warmup_factor, t.milestones,
                                  t.gamma)
     checkpoints = CheckpointHook(checkpoint_dir, resume=resume,
                                  fingerprint=run_fingerprint(stage, dataset))
-    trainer = Trainer(model, build_losses(t.losses), optimizer, scheduler, loader,
+    trainer = Trainer(model, criterion, optimizer, scheduler, loader,
+                      loss_optimizers=loss_optimizers,
                       device=resolve_device(runtime.device), amp=runtime.amp, seed=t.seed,
                       hooks=[checkpoints, MetricsHook(logger), *hooks])
     result = trainer.fit(t.epochs)

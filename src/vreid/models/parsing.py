@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .backbones import InceptionV3OS16, ResNetOS16
-from .registry import MODELS
+from .registry import MODELS, ModelInfo
 
 def _conv_bn_relu(cin: int, cout: int, kernel: int = 1, rate: int = 1) -> nn.Sequential:
     pad = 0 if kernel == 1 else rate
@@ -84,7 +84,9 @@ class ParsingNet(nn.Module):
         return {"seg_logits": logits} if self.training else logits
 
 
-@MODELS.register("parsing_net")
+@MODELS.register("parsing_net", info=ModelInfo(
+    tiny_kwargs={"backbone": "resnet", "depth": 18, "aspp_rates": [1, 2], "aspp_channels": 8},
+    per_frame=True, scoring=None))
 def build_parsing_net(
     num_classes: int = 20,
     backbone: str = "resnet",

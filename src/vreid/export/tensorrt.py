@@ -73,6 +73,9 @@ def build_engine(onnx_path: str | Path, graph: ExportGraph,
     if not parser.parse(Path(onnx_path).read_bytes()):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise RuntimeError(f"{onnx_path}: TensorRT cannot parse the ONNX file ({errors})")
+    if network.num_inputs != len(graph.example_inputs):
+        raise RuntimeError(f"{onnx_path}: {network.num_inputs} ONNX input(s), the graph has "
+                           f"{len(graph.example_inputs)} ({list(graph.dynamic_axes)})")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_bytes)
     profile = builder.create_optimization_profile()

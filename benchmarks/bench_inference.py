@@ -70,21 +70,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         model_path = args.model or default_model_file(args.params, tmp)
-        model, shape, saved = load_for_inference(model_path)
+        graph, saved = load_for_inference(model_path)
         start = time.perf_counter()
-        onnx_path = export_onnx(model, shape, tmp / "model.onnx")
+        onnx_path = export_onnx(graph, tmp / "model.onnx")
         export_s = time.perf_counter() - start
-        parity = onnx_parity(model, onnx_path, shape, (1, 3))
-        print(f"model: {saved['model_name']} ({model_path}), clip {list(shape)}, "
-              f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters")
+        parity = onnx_parity(graph, onnx_path, (1, 3))
+        print(f"model: {saved['model_name']} ({model_path}), clip "
+              f"{list(graph.example_inputs[0].shape[1:])}, "
+              f"{sum(p.numel() for p in graph.module.parameters()) / 1e6:.1f} M parameters")
         print(f"ONNX export {export_s:.1f} s, {os.path.getsize(onnx_path) / 2**20:.0f} MiB, "
               f"parity max |diff| {max(parity.values()):.2e} at batch 1 and 3")
         print("machine:", describe_machine())
         print(f"warm-up {args.warmup}, {iterations} timed calls per backend and batch size\n")
-        result = benchmark_backends(model, onnx_path, shape, batch_sizes, backends, args.warmup,
+        result = benchmark_backends(graph, onnx_path, batch_sizes, backends, args.warmup,
                                     iterations, args.device, args.threads)
         for level in filter(None, args.ort_levels.split(",")):
-            extra = benchmark_backends(model, onnx_path, shape, batch_sizes, ("ort_cpu",),
+            extra = benchmark_backends(graph, onnx_path, batch_sizes, ("ort_cpu",),
                                        args.warmup, iterations, args.device, args.threads, level)
             result.timings[f"ort_cpu[{level}]"] = extra.timings.get("ort_cpu", [])
             result.status[f"ort_cpu[{level}]"] = extra.status["ort_cpu"]

@@ -61,37 +61,6 @@ TINY = {
 }
 
 
-# Tiny kwargs of EVERY registered model: the model tests (tests/models) and the export
-# tests (tests/export) run over all of them, so a model added to MODELS needs an entry.
-TINY_MODEL_KWARGS = {
-    "resnet_tap": {"depth": 18},
-    "egoreid_frame": {"parser": _PARSER},
-    "egoreid": {"parser": _PARSER, "channels": 16},
-    "parsing_net": _PARSER,
-}
-PER_FRAME_MODELS = {"parsing_net"}  # image [B, 3, H, W] in, per-pixel logits out
-
-
-def pytest_generate_tests(metafunc):
-    """`clip_model_name`: every registered clip model; `any_model_name`: every model."""
-    from vreid.models import MODELS
-
-    if "clip_model_name" in metafunc.fixturenames:
-        metafunc.parametrize("clip_model_name", sorted(set(MODELS.names()) - PER_FRAME_MODELS))
-    if "any_model_name" in metafunc.fixturenames:
-        metafunc.parametrize("any_model_name", sorted(MODELS.names()))
-
-
-@pytest.fixture(scope="session")
-def tiny_model_kwargs():
-    return TINY_MODEL_KWARGS
-
-
-@pytest.fixture(scope="session")
-def per_frame_models():
-    return PER_FRAME_MODELS
-
-
 def write_tiny_params(directory: Path, **overrides) -> Path:
     params = {k: (dict(v) if isinstance(v, dict) else v) for k, v in TINY.items()}
     for section, values in overrides.items():

@@ -24,3 +24,20 @@ def test_unknown_name_lists_known():
     reg.register("resnet")(int)
     with pytest.raises(KeyError, match="unknown model 'vit'.*resnet"):
         reg.get("vit")
+
+
+def test_metadata_is_kept_beside_the_builder():
+    reg = Registry("thing")
+    reg.register("a", info={"tiny": 1})(int)
+    reg.register("b")(str)
+    assert reg.info("a") == {"tiny": 1} and reg.info("b") is None
+    with pytest.raises(KeyError, match="unknown thing 'c'"):
+        reg.info("c")
+
+
+def test_typed_metadata_is_required_when_declared():
+    reg = Registry("model", info_type=dict)
+    with pytest.raises(TypeError, match="'x' must be registered with info=<dict>, got NoneType"):
+        reg.register("x")
+    reg.register("y", info={})(int)
+    assert reg.names() == ["y"]

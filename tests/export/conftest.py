@@ -1,7 +1,9 @@
-"""A tiny clip model and its ONNX file, shared by the export tests."""
+"""A tiny clip model's export graph and its ONNX file, shared by the export tests."""
 
 import pytest
 import torch
+
+from vreid.models.inputs import BATCH_DIM, ExportGraph
 
 SMALL_SHAPE = (2, 3, 8, 8)  # T, C, H, W
 
@@ -19,6 +21,11 @@ class ClipMean(torch.nn.Module):
         return self.fc(self.conv(clips.flatten(0, 1)).mean(dim=(2, 3)).view(b, t, -1).mean(1))
 
 
+def clip_graph(module: torch.nn.Module, export_batch: int = 2) -> ExportGraph:
+    return ExportGraph(module.eval(), (torch.randn(export_batch, *SMALL_SHAPE),),
+                       {"clips": {0: BATCH_DIM}})
+
+
 @pytest.fixture(scope="session")
 def clip_mean():
     return ClipMean
@@ -26,10 +33,9 @@ def clip_mean():
 
 @pytest.fixture(scope="session")
 def small_onnx(tmp_path_factory):
-    """(model, its ONNX file, sample shape)."""
+    """(the tiny model's export graph, its ONNX file)."""
     from vreid.export.onnx import export_onnx
 
     torch.manual_seed(0)
-    model = ClipMean().eval()
-    return model, export_onnx(model, SMALL_SHAPE, tmp_path_factory.mktemp("onnx") / "m.onnx"), \
-        SMALL_SHAPE
+    graph = clip_graph(ClipMean())
+    return graph, export_onnx(graph, tmp_path_factory.mktemp("onnx") / "m.onnx")

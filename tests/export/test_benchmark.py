@@ -11,18 +11,18 @@ from vreid.export.benchmark import (BenchmarkResult, Timing, benchmark_backends,
 
 def test_time_calls_excludes_warmup_and_counts_frames():
     calls = []
-    timing = time_calls(lambda x: calls.append(x.shape[0]), torch.zeros(4, 2, 3, 8, 8),
+    timing = time_calls(lambda x: calls.append(x.shape[0]), (torch.zeros(4, 2, 3, 8, 8),),
                         frames_per_clip=2, warmup=3, iterations=5)
     assert len(calls) == 8
     assert timing.batch_size == 4 and timing.frames_per_s == pytest.approx(2 * timing.clips_per_s)
     assert 0 < timing.p50_ms <= timing.p95_ms
     with pytest.raises(ValueError, match="iterations"):
-        time_calls(lambda x: x, torch.zeros(1), 1, 0, 0)
+        time_calls(lambda x: x, (torch.zeros(1),), 1, 0, 0)
 
 
 def test_backends_at_each_batch_size_with_ratios(small_onnx):
-    model, path, shape = small_onnx
-    result = benchmark_backends(model, path, shape, batch_sizes=(1, 4),
+    graph, path = small_onnx
+    result = benchmark_backends(graph, path, batch_sizes=(1, 4),
                                 backends=("torch_eager", "ort_cpu", "ort_cuda"),
                                 warmup=1, iterations=2, threads=1)
     assert result.status["torch_eager"] == result.status["ort_cpu"] == "ok"
@@ -49,8 +49,8 @@ def test_a_failing_backend_is_recorded_and_the_others_run(small_onnx, monkeypatc
         raise RuntimeError("no C++ compiler\nmore detail")
 
     monkeypatch.setattr(bench.torch, "compile", broken)
-    model, path, shape = small_onnx
-    result = benchmark_backends(model, path, shape, (1,), ("torch_compile", "ort_cpu"),
+    graph, path = small_onnx
+    result = benchmark_backends(graph, path, (1,), ("torch_compile", "ort_cpu"),
                                 warmup=0, iterations=1)
     assert result.status["torch_compile"] == "failed (RuntimeError: no C++ compiler)"
     assert result.status["ort_cpu"] == "ok" and "torch_compile" not in result.timings
@@ -58,10 +58,10 @@ def test_a_failing_backend_is_recorded_and_the_others_run(small_onnx, monkeypatc
 
 
 def test_unknown_backend_and_missing_onnx(small_onnx):
-    model, _, shape = small_onnx
+    graph, _ = small_onnx
     with pytest.raises(ValueError, match="unknown backend"):
-        benchmark_backends(model, None, shape, (1,), ("torch_fast",))
-    result = benchmark_backends(model, None, shape, (1,), ("ort_cpu",), warmup=0, iterations=1)
+        benchmark_backends(graph, None, (1,), ("torch_fast",))
+    result = benchmark_backends(graph, None, (1,), ("ort_cpu",), warmup=0, iterations=1)
     assert result.status["ort_cpu"] == "unavailable (no ONNX file given)"
 
 

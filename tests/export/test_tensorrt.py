@@ -7,10 +7,10 @@ import torch
 from vreid.export.benchmark import benchmark_backends
 from vreid.export.onnx import export_onnx
 from vreid.export.tensorrt import tensorrt_status
-from vreid.models import build_model
+from vreid.models import MODELS, build_model
+from vreid.models.inputs import InputSpec
 
 AVAILABLE, REASON = tensorrt_status()
-CLIP = (2, 3, 32, 16)
 
 
 def test_status_is_a_reason_either_way():
@@ -25,18 +25,19 @@ def test_engine_matches_torch(tmp_path, fp16, tolerance):
     from vreid.export.tensorrt import TensorRTRunner, build_engine, tensorrt_parity
 
     torch.manual_seed(0)
-    model = build_model("resnet_tap", num_classes=3, depth=18).eval()
-    path = export_onnx(model, CLIP, tmp_path / "m.onnx")
-    engine = build_engine(path, CLIP, (1, 4, 8), fp16=fp16)
+    model = build_model("resnet_tap", num_classes=3, depth=18)
+    graph = MODELS.info("resnet_tap").export_graphs(model, InputSpec(32, 16, 2))["embedding"]
+    path = export_onnx(graph, tmp_path / "m.onnx")
+    engine = build_engine(path, graph, (1, 4, 8), fp16=fp16)
     runner = TensorRTRunner(engine.serialized)
-    assert runner(torch.randn(5, *CLIP)).shape == (5, 512)  # inside the dynamic profile
-    assert tensorrt_parity(model, runner, CLIP, batch_size=3) <= tolerance
+    assert runner(torch.randn(5, 2, 3, 32, 16)).shape == (5, 512)  # inside the dynamic profile
+    assert tensorrt_parity(graph, runner, batch_size=3) <= tolerance
 
 
 @pytest.mark.skipif(AVAILABLE, reason="TensorRT is available: the unavailable path is not taken")
 def test_benchmark_records_unavailable_tensorrt_and_goes_on(small_onnx):
-    model, path, shape = small_onnx
-    result = benchmark_backends(model, path, shape, batch_sizes=(1,),
+    graph, path = small_onnx
+    result = benchmark_backends(graph, path, batch_sizes=(1,),
                                 backends=("tensorrt", "torch_eager"), warmup=0, iterations=1)
     assert result.status["tensorrt"] == f"unavailable ({REASON})"
     assert result.status["torch_eager"] == "ok" and "tensorrt" not in result.timings

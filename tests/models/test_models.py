@@ -1,31 +1,66 @@
-"""Every registered model: forward in train and eval mode, backward, shapes."""
+"""Every registered model, driven by its registry metadata (`ModelInfo`): built from its
+tiny kwargs, forward in train mode (a dict) and eval mode (what its scoring kind says),
+backward. The ONNX export of each of its graphs: tests/export/test_onnx.py."""
 
 import pytest
 import torch
 
 from vreid.models import BACKBONES, MODELS, TEMPORAL, build_model
+from vreid.models.registry import ModelInfo
 
-# Tiny kwargs per registered model: TINY_MODEL_KWARGS in tests/conftest.py (shared with
-# the export tests); `clip_model_name` runs over every model taking clips.
-
-
-def test_every_registered_model_has_a_tiny_config(tiny_model_kwargs):
-    assert set(MODELS.names()) <= set(tiny_model_kwargs)
+BATCH = 4
 
 
-def test_forward_backward(clip_model_name, tiny_model_kwargs):
+def _tiny(name):
     torch.manual_seed(0)
-    model = build_model(clip_model_name, num_classes=5, **tiny_model_kwargs[clip_model_name])
-    clips = torch.randn(4, 3, 3, 32, 16)
-    out = model.train()(clips)
-    logits = out["logits"] if "logits" in out else out["region_logits"]
-    assert logits.shape[-2:] == (4, 5)
-    assert out["features"].shape[0] == 4 and out["embedding"].shape[0] == 4
-    logits.sum().backward()
-    grads = [p.grad for p in model.parameters() if p.requires_grad]
-    assert grads and all(g is not None for g in grads)
-    emb = model.eval()(clips)
-    assert isinstance(emb, torch.Tensor) and emb.shape == out["embedding"].shape
+    info = MODELS.info(name)
+    return build_model(name, **info.tiny_kwargs), info
+
+
+def test_every_registered_model_has_metadata():
+    assert MODELS.names()
+    for name in MODELS:
+        info = MODELS.info(name)
+        assert isinstance(info, ModelInfo), name
+        assert isinstance(info.tiny_kwargs, dict), name
+    with pytest.raises(TypeError, match="'undescribed' must be registered with info=<ModelInfo>"):
+        MODELS.register("undescribed")
+    assert "undescribed" not in MODELS
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_tiny_instance_needs_no_files(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative checkpoint path in the tiny kwargs would fail here
+    model, _ = _tiny(name)
+    assert isinstance(model, torch.nn.Module) and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_train_forward_backward(name):
+    model, info = _tiny(name)
+    out = model.train()(*info.example_inputs(info.tiny_input, BATCH))
+    assert isinstance(out, dict) and out, f"{name}: training forward must return a dict of outputs"
+    assert all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in out.items())
+    floats = [v for v in out.values() if v.is_floating_point()]
+    assert floats and all(torch.isfinite(v).all() for v in floats)
+    sum(v.sum() for v in floats).backward()
+    trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable
+    assert not [n for n, p in trainable.items() if p.grad is None], "parameters outside the graph"
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_eval_output_is_what_the_scoring_kind_says(name):
+    model, info = _tiny(name)
+    inputs = info.example_inputs(info.tiny_input, BATCH)
+    with torch.no_grad():
+        out = model.eval()(*inputs)
+        alone = model(*(x[:1] for x in inputs))
+    assert isinstance(out, torch.Tensor) and out.shape[0] == BATCH and torch.isfinite(out).all()
+    # a sample's output does not depend on the others in its batch (gallery encoding)
+    torch.testing.assert_close(alone, out[:1], rtol=1e-4, atol=1e-5)
+    if info.scoring == "embedding":  # one vector per clip
+        assert out.dim() == 2 and out.shape[1] > 0
 
 
 def test_image_batch_is_t_equals_one():

@@ -73,6 +73,18 @@ def test_bad_model_file_names_the_file(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_model_without_an_embedding_graph_is_refused(tmp_path):
+    from vreid.models import MODELS
+
+    kwargs = MODELS.info("parsing_net").tiny_kwargs
+    save_model(tmp_path / "parser.pt", build_model("parsing_net", **kwargs),
+               ModelConfig("parsing_net", kwargs), 20, InputConfig(32, 16, 1))
+    with pytest.raises(ValueError, match=r"parser\.pt: model 'parsing_net' exports no "
+                                         r"'embedding' graph \(it exports \['per_frame'\]\)"):
+        export(ExportConfig(), tmp_path / "parser.pt", tmp_path / "out", tmp_path)
+    assert not (tmp_path / "out").exists()
+
+
 def test_benchmark_writes_flat_metrics_and_machine(exported, tmp_path):
     work, model_path, out = exported
     cfg = BenchmarkConfig(batch_sizes=(1, 2), warmup=0, iterations=1,

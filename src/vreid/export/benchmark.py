@@ -1,4 +1,4 @@
-"""Inference throughput and latency of one model across backends, measured in one run.
+"""Inference throughput and latency of one exported graph across backends, in one run.
 
 Backends: torch eager, torch.compile, ONNX Runtime (CPU, CUDA), TensorRT. A backend that
 cannot run on this machine is recorded as `unavailable (<reason>)`, one that breaks as
@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .onnx import INPUT_NAME, ort_session
+from ..models.inputs import ExportGraph, random_inputs
+from .onnx import ort_session
 from .tensorrt import TensorRTRunner, build_engine, tensorrt_status
 
 BACKENDS = ("torch_eager", "torch_compile", "ort_cpu", "ort_cuda", "tensorrt")
@@ -79,30 +80,30 @@ def describe_machine() -> dict[str, Any]:
             "onnxruntime": ort.__version__, "platform": platform.platform()}
 
 
-def time_calls(run: Callable[[torch.Tensor], Any], inputs: torch.Tensor, frames_per_clip: int,
+def time_calls(run: Callable[..., Any], inputs: Sequence[torch.Tensor], frames_per_clip: int,
                warmup: int, iterations: int) -> Timing:
-    """Latency of `iterations` calls on one batch after `warmup` untimed calls."""
+    """Latency of `iterations` calls `run(*inputs)` on one batch after `warmup` untimed calls."""
     if iterations < 1:
         raise ValueError(f"iterations must be >= 1, got {iterations}")
     for _ in range(warmup):
-        run(inputs)
+        run(*inputs)
     latencies = []
     for _ in range(iterations):
         start = time.perf_counter()
-        run(inputs)
+        run(*inputs)
         latencies.append(time.perf_counter() - start)
-    batch = inputs.shape[0]
+    batch = inputs[0].shape[0]
     clips_per_s = batch * iterations / sum(latencies)
     return Timing(batch, clips_per_s, clips_per_s * frames_per_clip,
                   float(np.percentile(latencies, 50) * 1e3), float(np.percentile(latencies, 95) * 1e3))
 
 
-def _torch_runner(model: nn.Module, device: torch.device) -> Callable[[torch.Tensor], Any]:
+def _torch_runner(model: nn.Module, device: torch.device) -> Callable[..., Any]:
     model = model.eval().to(device)
 
-    def run(x: torch.Tensor) -> Any:
+    def run(*inputs: torch.Tensor) -> Any:
         with torch.inference_mode():
-            out = model(x.to(device))
+            out = model(*(x.to(device) for x in inputs))
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         return out
@@ -111,20 +112,23 @@ def _torch_runner(model: nn.Module, device: torch.device) -> Callable[[torch.Ten
 
 
 def _ort_runner(onnx_path: Path, provider: str, threads: int,
-                optimization: str) -> Callable[[torch.Tensor], Any]:
+                optimization: str) -> Callable[..., Any]:
     import onnxruntime as ort
 
     if provider not in ort.get_available_providers():
         raise BackendUnavailable(f"{provider} not in this onnxruntime build "
                                  f"(providers: {', '.join(ort.get_available_providers())})")
     session = ort_session(onnx_path, [provider], threads, optimization)
-    return lambda x: session.run(None, {INPUT_NAME: x.numpy()})
+    names = [i.name for i in session.get_inputs()]
+    return lambda *inputs: session.run(None, {n: x.numpy() for n, x in zip(names, inputs)})
 
 
-def make_runner(backend: str, model: nn.Module, onnx_path: Path | None,
-                sample_shape: Sequence[int], batch_sizes: Sequence[int], device: torch.device,
-                threads: int = 0, ort_optimization: str = "all") -> Callable[[torch.Tensor], Any]:
-    """A callable taking a CPU batch and returning the backend's output (synchronised)."""
+def make_runner(backend: str, graph: ExportGraph, onnx_path: Path | None,
+                batch_sizes: Sequence[int], device: torch.device,
+                threads: int = 0, ort_optimization: str = "all") -> Callable[..., Any]:
+    """A callable taking the graph's CPU inputs and returning the backend's output
+    (synchronised)."""
+    model = graph.module
     if backend == "torch_eager":
         return _torch_runner(model, device)
     if backend == "torch_compile":
@@ -140,7 +144,7 @@ def make_runner(backend: str, model: nn.Module, onnx_path: Path | None,
         available, reason = tensorrt_status()
         if not available:
             raise BackendUnavailable(reason)
-        return TensorRTRunner(build_engine(onnx_path, sample_shape, batch_sizes).serialized)
+        return TensorRTRunner(build_engine(onnx_path, graph, batch_sizes).serialized)
     raise ValueError(f"unknown backend {backend!r}; known: {BACKENDS}")
 
 
@@ -149,26 +153,31 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
 
 
-def benchmark_backends(model: nn.Module, onnx_path: str | Path | None,
-                       sample_shape: Sequence[int], batch_sizes: Sequence[int] = (1, 8, 32),
+def benchmark_backends(graph: ExportGraph, onnx_path: str | Path | None,
+                       batch_sizes: Sequence[int] = (1, 8, 32),
                        backends: Sequence[str] = BACKENDS, warmup: int = 2,
                        iterations: int = 10, device: str | torch.device = "cpu",
                        threads: int = 0, ort_optimization: str = "all",
                        seed: int = 0) -> BenchmarkResult:
-    """Time every backend at every batch size; unavailable/failed backends are recorded."""
+    """Time every backend at every batch size; unavailable/failed backends are recorded.
+
+    `onnx_path` is `graph` exported (ORT and TensorRT run it). Frames per sample: the
+    clip length when the first input is a clip batch [B, T, C, H, W], else 1.
+    """
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:
         raise ValueError(f"unknown backend(s) {unknown}; known: {list(BACKENDS)}")
     device = torch.device(device)
     onnx_path = Path(onnx_path) if onnx_path is not None else None
     generator = torch.Generator().manual_seed(seed)
-    batches = {b: torch.randn(b, *sample_shape, generator=generator) for b in batch_sizes}
-    frames_per_clip = int(sample_shape[0]) if len(sample_shape) == 4 else 1
+    batches = {b: random_inputs(graph, b, generator) for b in batch_sizes}
+    first = graph.example_inputs[0]
+    frames_per_clip = int(first.shape[1]) if first.dim() == 5 else 1
     result = BenchmarkResult()
     for backend in backends:
         try:
-            run = make_runner(backend, model, onnx_path, sample_shape, batch_sizes, device,
-                              threads, ort_optimization)
+            run = make_runner(backend, graph, onnx_path, batch_sizes, device, threads,
+                              ort_optimization)
             # torch.compile compiles on its first call: never time that one
             calls = max(warmup, 1) if backend == "torch_compile" else warmup
             rows = [time_calls(run, batches[b], frames_per_clip, calls, iterations)

@@ -1,8 +1,9 @@
-"""ONNX export of a model's inference graph (clip batch -> embedding) and its parity check.
+"""ONNX export of a model's graph (`ModelInfo.export_graphs`) and its parity check.
 
 The dynamo exporter (`torch.onnx.export(..., dynamo=True)`, needs onnxscript) traces the
-eval-mode forward with `torch.export`; the batch axis is exported as a dynamic dimension.
-onnx / onnxruntime are imported inside the functions: importing this module costs nothing.
+graph's module with `torch.export`; the axes its `dynamic_axes` name are exported as
+dynamic dimensions. onnx / onnxruntime are imported inside the functions: importing
+this module costs nothing.
 """
 
 from __future__ import annotations
@@ -12,37 +13,50 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from torch import nn
 
-INPUT_NAME = "clips"
+from ..models.inputs import ExportGraph, random_inputs
+
 OUTPUT_NAME = "embedding"
 # ONNX Runtime's graph optimisation levels by name (params.yaml spells them this way).
 ORT_OPT_LEVELS = ("disable", "basic", "extended", "all")
 
 
-def export_onnx(model: nn.Module, sample_shape: Sequence[int], path: str | Path,
-                opset: int = 18, export_batch: int = 2) -> Path:
-    """Write `model`'s eval graph for inputs [B, *sample_shape] to `path`.
+def export_onnx(graph: ExportGraph, path: str | Path, opset: int = 18,
+                output_names: Sequence[str] = (OUTPUT_NAME,)) -> Path:
+    """Write `graph`'s module, traced on its example inputs, to `path`.
 
-    The batch axis is dynamic; `export_batch` is the example batch traced (>= 2: torch.export
-    specialises sizes 0 and 1). The export stage writes to a temporary name and renames
-    the file once its parity is checked (vreid.pipeline.export).
+    Every axis in `graph.dynamic_axes` is dynamic; its example size must be >= 2 (the
+    export batch: torch.export specialises sizes 0 and 1). The export stage writes to a
+    temporary name and renames the file once its parity is checked (vreid.pipeline.export).
     """
-    if export_batch < 2:
-        raise ValueError(f"export_batch must be >= 2 (torch.export specialises 0/1), got {export_batch}")
+    module, inputs, axes = graph
+    if len(axes) != len(inputs):
+        raise ValueError(f"dynamic_axes must name each of the {len(inputs)} input(s) in order, "
+                         f"got {list(axes)}")
+    for (name, dims), x in zip(axes.items(), inputs):
+        small = {d: x.shape[d] for d in dims if x.shape[d] < 2}
+        if small:
+            raise ValueError(f"input {name!r}: example size(s) {small} on dynamic axes; the "
+                             f"export_batch must be >= 2 (torch.export specialises 0/1)")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    example = torch.randn(export_batch, *sample_shape)
-    batch = torch.export.Dim("batch", min=1, max=4096)
-    model = model.eval()
+    shared: dict[str, Any] = {}  # one torch.export.Dim per dim name, shared across inputs
+    dynamic_shapes = tuple(
+        {d: shared.setdefault(n, torch.export.Dim(n, min=1, max=4096)) for d, n in dims.items()}
+        for dims in axes.values())
+    module = module.eval()
     with torch.no_grad():
         program = torch.onnx.export(
-            model, (example,), dynamo=True, opset_version=opset,
-            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-            dynamic_shapes=({0: batch},),
-            external_data=False, verbose=False)
+            module, tuple(inputs), dynamo=True, opset_version=opset,
+            input_names=list(axes), output_names=list(output_names),
+            dynamic_shapes=dynamic_shapes, external_data=False, verbose=False)
     program.save(str(path))
     return path
+
+
+def as_outputs(out: Any) -> list[torch.Tensor]:
+    """A module's eval output (one tensor or a tuple of them) as a list of tensors."""
+    return [out] if isinstance(out, torch.Tensor) else list(out)
 
 
 def onnx_opset(path: str | Path) -> int:
@@ -77,19 +91,21 @@ def ort_session(path: str | Path, providers: Sequence[str] = ("CPUExecutionProvi
     return ort.InferenceSession(str(path), options, providers=list(providers))
 
 
-def onnx_parity(model: nn.Module, path: str | Path, sample_shape: Sequence[int],
-                batch_sizes: Sequence[int] = (1, 3), seed: int = 0) -> dict[int, float]:
-    """Max |torch - ORT(CPU)| of the output on one random batch per batch size."""
+def onnx_parity(graph: ExportGraph, path: str | Path, batch_sizes: Sequence[int] = (1, 3),
+                seed: int = 0) -> dict[int, float]:
+    """Max |torch - ORT(CPU)| over the outputs on one random batch per batch size."""
     generator = torch.Generator().manual_seed(seed)
     session = ort_session(path)
+    names = [i.name for i in session.get_inputs()]
     diffs = {}
     for batch in batch_sizes:
-        inputs = torch.randn(batch, *sample_shape, generator=generator)
+        inputs = random_inputs(graph, batch, generator)
         with torch.no_grad():
-            expected = model.eval()(inputs).numpy()
-        got = session.run([OUTPUT_NAME], {INPUT_NAME: inputs.numpy()})[0]
-        if got.shape != expected.shape:
-            raise ValueError(f"{path}: ONNX output shape {got.shape} != torch {expected.shape} "
+            expected = [t.numpy() for t in as_outputs(graph.module.eval()(*inputs))]
+        got = session.run(None, {n: x.numpy() for n, x in zip(names, inputs)})
+        shapes = ([g.shape for g in got], [e.shape for e in expected])
+        if shapes[0] != shapes[1]:
+            raise ValueError(f"{path}: ONNX output shapes {shapes[0]} != torch {shapes[1]} "
                              f"at batch {batch}")
-        diffs[batch] = float(np.abs(got - expected).max())
+        diffs[batch] = max(float(np.abs(g - e).max()) for g, e in zip(got, expected))
     return diffs

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import torch
-from torch import nn
+
+from ..models.inputs import ExportGraph, batch_shapes, random_inputs
+from .onnx import as_outputs
 
 
 def _import_tensorrt() -> Any:
@@ -53,10 +55,11 @@ class Engine:
     version: str
 
 
-def build_engine(onnx_path: str | Path, sample_shape: Sequence[int],
+def build_engine(onnx_path: str | Path, graph: ExportGraph,
                  batch_sizes: Sequence[int], fp16: bool = True,
                  workspace_bytes: int = 2 << 30) -> Engine:
-    """Serialized engine for inputs [B, *sample_shape], B from min to max of `batch_sizes`."""
+    """Serialized engine for `graph`'s inputs, their batch axes from min to max of
+    `batch_sizes` (the file's inputs are the graph's, in order)."""
     trt = _import_tensorrt()
     major = _major(trt)
     logger = trt.Logger(trt.Logger.WARNING)
@@ -70,13 +73,17 @@ def build_engine(onnx_path: str | Path, sample_shape: Sequence[int],
     if not parser.parse(Path(onnx_path).read_bytes()):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise RuntimeError(f"{onnx_path}: TensorRT cannot parse the ONNX file ({errors})")
+    if network.num_inputs != len(graph.example_inputs):
+        raise RuntimeError(f"{onnx_path}: {network.num_inputs} ONNX input(s), the graph has "
+                           f"{len(graph.example_inputs)} ({list(graph.dynamic_axes)})")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_bytes)
     profile = builder.create_optimization_profile()
-    name = network.get_input(0).name
     lo, hi = min(batch_sizes), max(batch_sizes)
     opt = sorted(batch_sizes)[len(batch_sizes) // 2]
-    profile.set_shape(name, (lo, *sample_shape), (opt, *sample_shape), (hi, *sample_shape))
+    shapes = zip(*(batch_shapes(graph, b) for b in (lo, opt, hi)))
+    for i, (low, best, high) in enumerate(shapes):
+        profile.set_shape(network.get_input(i).name, low, best, high)
     config.add_optimization_profile(profile)
     precision = "fp32 (strongly typed)" if strongly_typed else "fp32"
     if fp16 and not strongly_typed and builder.platform_has_fast_fp16:
@@ -102,34 +109,39 @@ class TensorRTRunner:
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         outputs = [n for n in names if n not in inputs]
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise RuntimeError(f"expected one input and one output tensor, got {names}")
-        (self.input_name,), (self.output_name,) = inputs, outputs
+        self.input_names, self.output_names = inputs, outputs
 
     def _torch_dtype(self, name: str) -> torch.dtype:
         trt = self._trt
         return {trt.float32: torch.float32, trt.float16: torch.float16}[
             self.engine.get_tensor_dtype(name)]
 
-    def __call__(self, inputs: torch.Tensor) -> torch.Tensor:
-        x = inputs.to("cuda", self._torch_dtype(self.input_name)).contiguous()
-        self.context.set_input_shape(self.input_name, tuple(x.shape))
-        out = torch.empty(tuple(self.context.get_tensor_shape(self.output_name)),
-                          dtype=self._torch_dtype(self.output_name), device="cuda")
-        self.context.set_tensor_address(self.input_name, x.data_ptr())
-        self.context.set_tensor_address(self.output_name, out.data_ptr())
+    def __call__(self, *inputs: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        """The engine's output(s) for `inputs` (in the engine's input order), like the module."""
+        if len(inputs) != len(self.input_names):
+            raise ValueError(f"engine takes {len(self.input_names)} input(s) "
+                             f"{self.input_names}, got {len(inputs)}")
+        feeds = [x.to("cuda", self._torch_dtype(n)).contiguous()
+                 for n, x in zip(self.input_names, inputs)]
+        for name, x in zip(self.input_names, feeds):  # all shapes first: outputs depend on them
+            self.context.set_input_shape(name, tuple(x.shape))
+            self.context.set_tensor_address(name, x.data_ptr())
+        outs = [torch.empty(tuple(self.context.get_tensor_shape(n)),
+                            dtype=self._torch_dtype(n), device="cuda") for n in self.output_names]
+        for name, out in zip(self.output_names, outs):
+            self.context.set_tensor_address(name, out.data_ptr())
         stream = torch.cuda.current_stream()
         if not self.context.execute_async_v3(stream.cuda_stream):
             raise RuntimeError("TensorRT execute_async_v3 failed")
         stream.synchronize()
-        return out
+        return outs[0] if len(outs) == 1 else tuple(outs)
 
 
-def tensorrt_parity(model: nn.Module, runner: TensorRTRunner, sample_shape: Sequence[int],
-                    batch_size: int, seed: int = 0) -> float:
-    """Max |torch - TensorRT| of the output on one random batch (torch on the same GPU)."""
-    generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch_size, *sample_shape, generator=generator)
+def tensorrt_parity(graph: ExportGraph, runner: TensorRTRunner, batch_size: int,
+                    seed: int = 0) -> float:
+    """Max |torch - TensorRT| over the outputs on one random batch (torch on the same GPU)."""
+    inputs = random_inputs(graph, batch_size, torch.Generator().manual_seed(seed))
     with torch.no_grad():
-        expected = model.eval().to("cuda")(x.to("cuda")).float()
-    return float((runner(x).float() - expected).abs().max())
+        expected = as_outputs(graph.module.eval().to("cuda")(*(x.to("cuda") for x in inputs)))
+    got = as_outputs(runner(*inputs))
+    return max(float((g.float() - e.float()).abs().max()) for g, e in zip(got, expected))

@@ -9,7 +9,7 @@ from torch import nn
 
 from .clip_backbone import ClipBackbone, build_clip_backbone
 from .heads import BNNeck
-from .registry import MODELS
+from .registry import MODELS, ModelInfo
 from .temporal import TEMPORAL
 
 
@@ -34,7 +34,7 @@ class FrameCNNVideoModel(nn.Module):
         return outputs if self.training else outputs["embedding"]
 
 
-@MODELS.register("resnet_tap")
+@MODELS.register("resnet_tap", info=ModelInfo(tiny_kwargs={"num_classes": 5, "depth": 18}))
 def build_resnet_tap(
     num_classes: int,
     depth: int = 18,

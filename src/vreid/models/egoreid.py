@@ -30,7 +30,7 @@ from .backbones import BACKBONES
 from .heads import BNNeck
 from .parsing import build_parsing_net
 from .region_video import FeatureWeighting, RegionVideoModule
-from .registry import MODELS
+from .registry import MODELS, ModelInfo
 
 REGION_ALIASES = {"fg": "foreground", "ub": "upper_body", "lb": "lower_body"}
 
@@ -193,7 +193,8 @@ def _parsed_frames(backbone: dict | None, parser: dict | None, regions: Sequence
 FRAME_EXTRACTOR_PREFIX = "frames.extractor."
 
 
-@MODELS.register("egoreid_frame")
+@MODELS.register("egoreid_frame", info=ModelInfo(tiny_kwargs={
+    "num_classes": 5, "parser": MODELS.info("parsing_net").tiny_kwargs}))
 def build_egoreid_frame(
     num_classes: int,
     backbone: dict | None = None,
@@ -215,7 +216,8 @@ def build_egoreid_frame(
     return EgoReIDFrameModel(frames, num_classes, use_global)
 
 
-@MODELS.register("egoreid")
+@MODELS.register("egoreid", info=ModelInfo(tiny_kwargs={
+    "num_classes": 5, "parser": MODELS.info("parsing_net").tiny_kwargs, "channels": 16}))
 def build_egoreid(
     num_classes: int,
     backbone: dict | None = None,

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .backbones import BACKBONES
-from .registry import MODELS
+from .registry import MODELS, ModelInfo
 
 # The parser's `backbone` value -> (BACKBONES trunk, whether `depth` is passed to it).
 # ASPP's rates assume output stride 16, so only OS16 trunks are offered; "resnet" keeps
@@ -93,7 +93,9 @@ class ParsingNet(nn.Module):
         return {"seg_logits": logits} if self.training else logits
 
 
-@MODELS.register("parsing_net")
+@MODELS.register("parsing_net", info=ModelInfo(
+    tiny_kwargs={"backbone": "resnet", "depth": 18, "aspp_rates": [1, 2], "aspp_channels": 8},
+    per_frame=True, scoring=None))
 def build_parsing_net(
     num_classes: int = 20,
     backbone: str = "resnet",

@@ -34,17 +34,16 @@ def benchmark(cfg: BenchmarkConfig, model_path: str | Path = "models/train_video
     threads = cfg.threads or runtime.threads
     set_threads(threads)
     logger = logger or NullLogger()
-    model, sample_shape, _ = load_for_inference(model_path)
+    graph, _ = load_for_inference(model_path)
     onnx_path = Path(onnx_path)
     if not onnx_path.is_file():
         raise FileNotFoundError(f"ONNX file not found: {onnx_path} (run `vreid export` first)")
     device = resolve_device(runtime.device)
-    result = benchmark_backends(model, onnx_path, sample_shape, cfg.batch_sizes, cfg.backends,
-                                cfg.warmup, cfg.iterations, device, threads,
-                                cfg.ort_optimization)
+    result = benchmark_backends(graph, onnx_path, cfg.batch_sizes, cfg.backends, cfg.warmup,
+                                cfg.iterations, device, threads, cfg.ort_optimization)
     metrics = result.metrics()
     report = {**metrics, "backends": result.status, "machine": describe_machine(),
-              "torch_device": str(device), "clip_shape": list(sample_shape),
+              "torch_device": str(device), "clip_shape": list(graph.example_inputs[0].shape[1:]),
               "warmup": cfg.warmup, "iterations": cfg.iterations}
     report_path = Path(reports_dir) / "benchmark.json"
     atomic_write_json(report_path, report)

@@ -1,0 +1,48 @@
+"""What a model takes in, and the graphs it hands to ONNX / TensorRT / the benchmark.
+
+An `ExportGraph` is (module, example inputs, dynamic axes): `dynamic_axes` names every
+input of `module.forward`, in order, with the axes whose size may vary
+({input name: {axis: dim name}}); the keys are the ONNX input names. Axes named
+`BATCH_DIM` are the ones parity checks, engine profiles and benchmarks resize.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+BATCH_DIM = "batch"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """The frame size and clip length a model was built for (a model file's `input`)."""
+
+    height: int
+    width: int
+    clip_len: int = 1
+
+
+class ExportGraph(NamedTuple):
+    module: nn.Module
+    example_inputs: tuple[torch.Tensor, ...]
+    dynamic_axes: dict[str, dict[int, str]]
+
+
+def batch_shapes(graph: ExportGraph, batch: int) -> list[tuple[int, ...]]:
+    """Each input's example shape with its `BATCH_DIM` axes set to `batch`."""
+    shapes = []
+    for x, axes in zip(graph.example_inputs, graph.dynamic_axes.values()):
+        shapes.append(tuple(batch if axes.get(i) == BATCH_DIM else n
+                            for i, n in enumerate(x.shape)))
+    return shapes
+
+
+def random_inputs(graph: ExportGraph, batch: int,
+                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
+    """Standard-normal inputs of the graph's shapes at batch size `batch`."""
+    return tuple(torch.randn(shape, generator=generator, dtype=x.dtype)
+                 for shape, x in zip(batch_shapes(graph, batch), graph.example_inputs))

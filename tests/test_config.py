@@ -1,10 +1,33 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from vreid.config import ConfigError, LossTerm, Params, load_params, to_flat_dict
+from vreid.config import (
+    ConfigError,
+    LossTerm,
+    Params,
+    from_dict,
+    load_params,
+    to_flat_dict,
+    with_override,
+)
+from vreid.data.synth import Difficulty, EgoWorldConfig, VideoSetConfig
 
 REPO = Path(__file__).resolve().parents[1]
+CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
+
+
+def _load(tmp_path, text):
+    f = tmp_path / "params.yaml"
+    f.write_text(text)
+    return load_params(f)
+
+
+def _error(tmp_path, text) -> str:
+    with pytest.raises(ConfigError) as err:
+        _load(tmp_path, text)
+    return str(err.value)
 
 
 def test_repo_params_yaml_loads_typed():
@@ -12,33 +35,133 @@ def test_repo_params_yaml_loads_typed():
     assert isinstance(p, Params)
     assert isinstance(p.train_video.train.milestones, tuple)
     assert all(isinstance(t, LossTerm) for t in p.train_video.train.losses)
-    assert p.data.video.name == "mars"
+    assert p.data.video.name == "mars" and p.data.video.split_id == 0
+    assert isinstance(p.synth.difficulty, Difficulty) and isinstance(p.synth.egoreid, EgoWorldConfig)
+    assert p.synth.video == VideoSetConfig(num_train_ids=100, num_test_ids=100, frames=(8, 24))
 
 
-def test_unknown_key_names_file_and_key(tmp_path):
-    f = tmp_path / "params.yaml"
-    f.write_text("train_video:\n  train:\n    epocs: 3\n")
-    with pytest.raises(ConfigError,
-                       match=r"params.yaml.train_video.train: unknown key\(s\) \['epocs'\]"):
-        load_params(f)
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_every_named_config_loads(path):
+    assert isinstance(load_params(path), Params)
 
 
-def test_wrong_type_is_an_error(tmp_path):
-    f = tmp_path / "params.yaml"
-    f.write_text("train_video:\n  train:\n    epochs: three\n")
-    with pytest.raises(ConfigError, match="train.epochs: expected int"):
-        load_params(f)
+def test_unknown_key_names_file_dotted_key_and_the_known_ones(tmp_path):
+    message = _error(tmp_path, "train_video:\n  train:\n    epocs: 3\n")
+    assert message.startswith(f"{tmp_path / 'params.yaml'}: train_video.train.epocs: unknown key; ")
+    assert "known: seed, epochs," in message
+    assert "pretrain_imag: unknown key" in _error(tmp_path, "pretrain_imag: {}\n")
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("train_video:\n  train:\n    epochs: three\n",
+     "train_video.train.epochs: Input should be a valid integer, got 'three'"),
+    ("train_video:\n  train:\n    epochs: 2.5\n", "train_video.train.epochs: Input should be a valid"),
+    ("runtime: {amp: 1}\n", "runtime.amp: Input should be a valid boolean, got 1"),
+    ("train_video:\n  train:\n    lr: 1e-3\n",  # YAML reads 1e-3 (no dot) as a string
+     "train_video.train.lr: Input should be a valid number, got '1e-3'"),
+    ("eval: {ranks: [1, '5']}\n", "eval.ranks.1: Input should be a valid integer, got '5'"),
+    ("train_video:\n  train:\n    losses: [{name: triplet, weight: heavy}]\n",
+     "train_video.train.losses.0.weight: Input should be a valid number"),
+    ("data:\n  video: {root: /datasets/MARS}\n", "data.video.name: Field required"),
+    ("train_video: 3\n", "train_video: Input should be a dictionary"),
+])
+def test_wrong_type_names_the_dotted_path(tmp_path, text, problem):
+    assert f"params.yaml: {problem}" in _error(tmp_path, text)
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("train_video:\n  train:\n    lr: 0\n", "train_video.train.lr: Input should be greater than 0"),
+    ("train_video:\n  input: {flip: 1.5}\n", "train_video.input.flip: Input should be less than"),
+    ("train_video:\n  train: {optimizer: rmsprop}\n",
+     "train_video.train.optimizer: Input should be 'adam' or 'sgd', got 'rmsprop'"),
+    ("train_video:\n  input: {train_sampling: dense}\n", "train_video.input.train_sampling: Input"),
+    ("runtime: {device: gpu}\n", "runtime.device: String should match pattern"),
+    ("eval: {metric: manhattan}\n", "eval.metric: Input should be 'euclidean' or 'cosine'"),
+    ("metadata: {on_missing: ignore}\n", "metadata.on_missing: Input should be 'error' or 'skip'"),
+    ("tune: {searcher: grid}\n", "tune.searcher: Input should be 'random' or 'optuna'"),
+    ("tune: {space: [{path: train.lr, kind: gaussian}]}\n", "tune.space.0.kind: Input should be"),
+    ("tune: {epochs: 0}\n", "tune.epochs: Input should be greater than or equal to 1"),
+    ("data:\n  video: {name: ilids-vid, root: x, split_id: -1}\n", "data.video.split_id: Input"),
+    ("export: {export_batch: 1}\n", "export.export_batch: Input should be greater than or equal to 2"),
+])
+def test_out_of_range_value_names_the_dotted_path(tmp_path, text, problem):
+    assert f"params.yaml: {problem}" in _error(tmp_path, text)
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("synth:\n  difficulty: {blur_prob: 1.5}\n", "synth.difficulty.blur_prob: Input should be less"),
+    ("synth:\n  difficulty: {blur_prob: high}\n", "synth.difficulty.blur_prob: Input should be a valid"),
+    ("synth:\n  video: {num_train_idz: 3}\n", "synth.video.num_train_idz: unknown key; known: num_train_ids"),
+    ("synth:\n  video: {frames: [24, 8]}\n", "synth.video.frames: must be a (low, high) pair"),
+    ("synth:\n  video: {num_cams: 3, cams_per_id: [2, 4]}\n",
+     "synth.video: cams_per_id [2, 4] must lie in [2, num_cams = 3]"),
+    ("synth:\n  egoreid: {test_fraction: 1.0}\n", "synth.egoreid.test_fraction: Input should be less than 1"),
+    ("synth:\n  render: {jpeg_quality: 101}\n", "synth.render.jpeg_quality: Input should be less"),
+])
+def test_synth_sections_are_typed(tmp_path, text, problem):
+    assert f"params.yaml: {problem}" in _error(tmp_path, text)
+
+
+def test_every_problem_is_one_line(tmp_path):
+    lines = _error(tmp_path, "train_video:\n  train: {lr: 0, epocs: 3}\neval: {metric: l1}\n").splitlines()
+    assert len(lines) == 3 and all(line.startswith(f"{tmp_path / 'params.yaml'}: ") for line in lines)
 
 
 def test_int_accepted_for_float_and_missing_file(tmp_path):
-    f = tmp_path / "params.yaml"
-    f.write_text("train_video:\n  train:\n    lr: 1\n")
-    assert load_params(f).train_video.train.lr == 1.0
+    p = _load(tmp_path, "train_video:\n  train:\n    lr: 1\n")
+    assert p.train_video.train.lr == 1.0 and isinstance(p.train_video.train.lr, float)
     with pytest.raises(ConfigError, match="file not found"):
         load_params(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        _load(tmp_path, "- 1\n")
+
+
+def test_sections_are_frozen_and_replace_revalidates():
+    p = Params()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.train_video.train.lr = 0.1  # type: ignore[misc]
+    assert dataclasses.replace(p.train_video.train, lr=2).lr == 2.0
+    with pytest.raises(ValueError, match="lr"):
+        dataclasses.replace(p.train_video.train, lr=-1.0)
+
+
+def test_from_dict_builds_any_section():
+    ref = from_dict(type(Params().data.video), {"name": "union", "sources": [
+        {"name": "ilids-vid", "root": "a", "split_id": 3}]}, "here")
+    assert ref.sources[0].split_id == 3 and isinstance(ref.sources, tuple)
+    with pytest.raises(ConfigError, match=r"^here: sources\.0\.root: Input should be a valid string"):
+        from_dict(type(ref), {"name": "union", "sources": [{"name": "mars", "root": 1}]}, "here")
 
 
 def test_flat_dict_has_dotted_keys():
     flat = to_flat_dict(Params())
     assert flat["train_video.train.lr"] == Params().train_video.train.lr
-    assert flat["data.video.name"] == "mars"
+    assert flat["data.video.name"] == "mars" and flat["data.video.split_id"] == 0
+    stage = to_flat_dict(load_params(REPO / "params.yaml").train_video)
+    assert stage["model.kwargs.backbone.depth"] == 18  # mappings flatten too
+    assert stage["train.milestones"] == (8,) and stage["input.clip_len"] == 4
+
+
+def test_with_override_types_like_the_field_and_copies():
+    stage = load_params(REPO / "params.yaml").train_video
+    new = with_override(stage, "train.lr", 1)
+    assert new.train.lr == 1.0 and isinstance(new.train.lr, float) and stage.train.lr == 0.001
+    assert with_override(stage, "train.losses.0.weight", 0.5).train.losses[0].weight == 0.5
+    smoothed = with_override(stage, "train.losses.0.kwargs.label_smoothing", 0.2)
+    assert smoothed.train.losses[0].kwargs == {"label_smoothing": 0.2}
+    assert with_override(stage, "train.milestones.0", 5).train.milestones == (5,)
+
+
+@pytest.mark.parametrize("path, value, message", [
+    ("train.lrr", 0.1, r"^w: train_video\.train: no key 'lrr'; known: \["),
+    ("train.losses.3.weight", 0.1, r"^w: train_video\.train\.losses: no item '3' in a list of 1"),
+    ("train.losses.0.kwargs.margin", 0.1, r"^w: train_video\.train\.losses\.0\.kwargs: no key"),
+    ("input.clip_len", "four", r"^w: train_video\.input\.clip_len: Input should be a valid integer"),
+    ("train.lr", -1.0, r"^w: train_video\.train\.lr: Input should be greater than 0, got -1.0$"),
+    ("train.milestones.0", "x", r"^w: train_video\.train\.milestones\.0: Input should be a valid"),
+    ("input.clip_len.0", 1, r"^w: train_video\.input\.clip_len: int value has no key '0'"),
+])
+def test_with_override_errors_name_where_and_the_path(path, value, message):
+    stage = load_params(REPO / "params.yaml").train_video
+    with pytest.raises(ConfigError, match=message):
+        with_override(stage, path, value, "w: train_video")

@@ -1,24 +1,53 @@
-"""Typed configuration: params.yaml is read into these dataclasses in one place.
+"""Typed configuration: params.yaml is read into these sections in one place.
 
-Every section is a frozen dataclass; unknown keys are errors that name the file and
-the key, so a typo in params.yaml never silently falls back to a default.
+Every section is a frozen pydantic dataclass (`vreid.schema`): unknown keys, wrong
+types and out-of-range values are refused at load with the file and the key's dotted
+path, so a typo in params.yaml never silently falls back to a default. Being
+dataclasses, sections work with `dataclasses.replace` (which re-validates), `asdict`
+and `fields`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 
 import yaml
+from pydantic import Field, TypeAdapter, ValidationError
+
+from .data.synth.config import (
+    Difficulty,
+    EgoWorldConfig,
+    ImageSetConfig,
+    ParsingSetConfig,
+    RenderConfig,
+    VideoSetConfig,
+)
+from .schema import (
+    Bool,
+    Float,
+    Int,
+    NonNegFloat,
+    NonNegInt,
+    PosFloat,
+    PosInt,
+    Probability,
+    Str,
+    section,
+)
+
+Optimizer = Literal["adam", "sgd"]
+# torch device strings: auto picks cuda when available
+Device = Annotated[str, Field(strict=True, pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$")]
 
 
 class ConfigError(ValueError):
     """params.yaml (or an override) is malformed; the message names the file and key."""
 
 
-@dataclass(frozen=True)
+@section
 class DatasetRef:
     """A dataset on disk: a reader name and the root folder it reads.
 
@@ -27,19 +56,22 @@ class DatasetRef:
     {name: mars, root: ...}]}`, and leave `root` empty.
     """
 
-    name: str
-    root: str = ""
-    sources: tuple["DatasetRef", ...] = ()
+    name: Str
+    root: Str = ""
+    sources: tuple[DatasetRef, ...] = ()
     # >0: hold this many training identities out as a validation query / gallery
     # (vreid.data.split; the test split is then never read). Set by tuning trials.
-    holdout_ids: int = 0
-    holdout_seed: int = 0
+    holdout_ids: NonNegInt = 0
+    holdout_seed: Int = 0
+    # Which train/test split of a small set with several (iLIDS-VID, PRID2011: 0..9);
+    # a reader without splits refuses a non-zero one (vreid.pipeline.common).
+    split_id: NonNegInt = 0
 
 
-@dataclass(frozen=True)
+@section
 class DataConfig:
     # Where `prepare` writes the embedded (synthetic) sets.
-    synthetic_root: str = "data/synthetic"
+    synthetic_root: Str = "data/synthetic"
     video: DatasetRef = DatasetRef("mars", "data/synthetic/mars")
     image: DatasetRef = DatasetRef("market1501", "data/synthetic/market1501")
     parsing: DatasetRef = DatasetRef("lip", "data/synthetic/lip")
@@ -47,65 +79,65 @@ class DataConfig:
     egoreid: DatasetRef = DatasetRef("egoreid", "data/synthetic/egoreid")
 
 
-@dataclass(frozen=True)
+@section
 class SynthConfig:
     """Sizes and difficulty of the embedded data; passed to `vreid.data.synth`."""
 
-    seed: int = 0
-    render: dict[str, Any] = field(default_factory=dict)
-    difficulty: dict[str, Any] = field(default_factory=dict)
-    video: dict[str, Any] = field(default_factory=dict)
-    image: dict[str, Any] = field(default_factory=dict)
-    parsing: dict[str, Any] = field(default_factory=dict)
-    egoreid: dict[str, Any] = field(default_factory=dict)  # vreid.data.synth.EgoWorldConfig
+    seed: Int = 0
+    render: RenderConfig = RenderConfig()
+    difficulty: Difficulty = Difficulty()
+    video: VideoSetConfig = VideoSetConfig()
+    image: ImageSetConfig = ImageSetConfig()
+    parsing: ParsingSetConfig = ParsingSetConfig()
+    egoreid: EgoWorldConfig = EgoWorldConfig()
 
 
-@dataclass(frozen=True)
+@section
 class ModelConfig:
-    name: str = "resnet_tap"
+    name: Str = "resnet_tap"
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@section
 class InputConfig:
-    height: int = 64
-    width: int = 32
-    clip_len: int = 4
-    train_sampling: str = "random"  # random | consecutive | evenly
-    random_erasing: float = 0.0
-    flip: float = 0.5
-    pad: int = 4
+    height: PosInt = 64
+    width: PosInt = 32
+    clip_len: PosInt = 4
+    train_sampling: Literal["random", "consecutive", "evenly"] = "random"
+    random_erasing: Probability = 0.0
+    flip: Probability = 0.5
+    pad: NonNegInt = 4
 
 
-@dataclass(frozen=True)
+@section
 class LossTerm:
-    name: str
-    weight: float = 1.0
+    name: Str
+    weight: Float = 1.0
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@section
 class TrainConfig:
-    seed: int = 0
-    epochs: int = 16
-    ids_per_batch: int = 8  # P of the PK sampler
-    instances_per_id: int = 4  # K of the PK sampler
-    iters_per_epoch: int = 0  # 0: one pass over the identities
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    weight_decay: float = 5e-4
-    momentum: float = 0.9
-    warmup_epochs: int = 2
-    warmup_factor: float = 0.1
-    milestones: tuple[int, ...] = (12,)
-    gamma: float = 0.1
+    seed: Int = 0
+    epochs: NonNegInt = 16  # 0: write the initialised model
+    ids_per_batch: PosInt = 8  # P of the PK sampler
+    instances_per_id: PosInt = 4  # K of the PK sampler
+    iters_per_epoch: NonNegInt = 0  # 0: one pass over the identities
+    optimizer: Optimizer = "adam"
+    lr: PosFloat = 1e-3
+    weight_decay: NonNegFloat = 5e-4
+    momentum: Probability = 0.9
+    warmup_epochs: NonNegInt = 2
+    warmup_factor: PosFloat = 0.1
+    milestones: tuple[NonNegInt, ...] = (12,)
+    gamma: PosFloat = 0.1
     losses: tuple[LossTerm, ...] = (
         LossTerm("cross_entropy", 1.0, {"label_smoothing": 0.1}),
         LossTerm("triplet", 1.0, {"margin": 0.3}),
     )
 
 
-@dataclass(frozen=True)
+@section
 class StageConfig:
     """One re-ID training stage: which model, on what input, trained how."""
 
@@ -114,17 +146,17 @@ class StageConfig:
     train: TrainConfig = TrainConfig()
 
 
-@dataclass(frozen=True)
+@section
 class RuntimeConfig:
     """Where and how fast things run; never changes results' meaning (not fingerprinted)."""
 
-    device: str = "auto"
-    threads: int = 0  # 0: torch's default
-    num_workers: int = 0
-    amp: bool = False
+    device: Device = "auto"
+    threads: NonNegInt = 0  # 0: torch's default
+    num_workers: NonNegInt = 0
+    amp: Bool = False
 
 
-@dataclass(frozen=True)
+@section
 class ParsingTrainConfig:
     """Parser training settings (tiny CPU profile by default).
 
@@ -137,53 +169,53 @@ class ParsingTrainConfig:
 
     model: dict[str, Any] = field(default_factory=lambda: {
         "backbone": "resnet", "depth": 18, "aspp_rates": [1, 2, 3], "aspp_channels": 32})
-    height: int = 96
-    width: int = 48
-    flip: float = 0.5
-    epochs: int = 15
-    batch_size: int = 8
-    eval_batch_size: int = 16
-    optimizer: str = "adam"  # adam | sgd (Nesterov, appendix D)
-    lr: float = 0.003
-    head_lr_mult: float = 3.0  # ASPP + classifier lr = lr * this (paper: 10)
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    warmup_epochs: int = 1
-    warmup_factor: float = 0.1
-    milestones: tuple[int, ...] = (12,)
-    gamma: float = 0.1
-    seed: int = 0
+    height: PosInt = 96
+    width: PosInt = 48
+    flip: Probability = 0.5
+    epochs: NonNegInt = 15  # 0: write the initialised model
+    batch_size: PosInt = 8
+    eval_batch_size: PosInt = 16
+    optimizer: Optimizer = "adam"  # sgd: Nesterov, appendix D
+    lr: PosFloat = 0.003
+    head_lr_mult: PosFloat = 3.0  # ASPP + classifier lr = lr * this (paper: 10)
+    momentum: Probability = 0.9
+    weight_decay: NonNegFloat = 5e-4
+    warmup_epochs: NonNegInt = 1
+    warmup_factor: PosFloat = 0.1
+    milestones: tuple[NonNegInt, ...] = (12,)
+    gamma: PosFloat = 0.1
+    seed: Int = 0
 
 
-@dataclass(frozen=True)
+@section
 class RerankConfig:
     """k-reciprocal re-ranking (Zhong et al., 2017); reported beside the plain ranking."""
 
-    enabled: bool = True
-    k1: int = 20
-    k2: int = 6
-    lambda_value: float = 0.3
+    enabled: Bool = True
+    k1: PosInt = 20
+    k2: PosInt = 6
+    lambda_value: Probability = 0.3
 
 
-@dataclass(frozen=True)
+@section
 class EvalConfig:
-    batch_size: int = 32
-    metric: str = "euclidean"  # euclidean | cosine
-    max_rank: int = 50
-    ranks: tuple[int, ...] = (1, 5, 10, 20)
+    batch_size: PosInt = 32
+    metric: Literal["euclidean", "cosine"] = "euclidean"
+    max_rank: PosInt = 50
+    ranks: tuple[PosInt, ...] = (1, 5, 10, 20)
     rerank: RerankConfig = RerankConfig()
-    untrained_baseline: bool = True
+    untrained_baseline: Bool = True
 
 
-@dataclass(frozen=True)
+@section
 class TrackingConfig:
-    experiment: str = "vreid"
+    experiment: Str = "vreid"
     # Empty: MLFLOW_TRACKING_URI if set, else sqlite:///mlflow.db at the repo root.
-    tracking_uri: str = ""
-    log_model: bool = True
+    tracking_uri: Str = ""
+    log_model: Bool = True
 
 
-@dataclass(frozen=True)
+@section
 class MetadataConfig:
     """Sensor-metadata pruning (paper 000 sec. 5, eq. 1-2; vreid.eval.metadata explains).
 
@@ -193,40 +225,41 @@ class MetadataConfig:
     plus the walkway's width. on_missing: error | skip (no pruning for that query).
     """
 
-    target_speed: float = 1.3
-    tolerance_deg: float = 45.0
-    range_m: float = 30.0
-    slack_s: float = 0.0
-    max_gap_s: float = 1.0
-    on_missing: str = "error"
+    target_speed: PosFloat = 1.3
+    tolerance_deg: Annotated[float, Field(strict=True, ge=0, le=180)] = 45.0
+    range_m: NonNegFloat = 30.0
+    slack_s: NonNegFloat = 0.0
+    max_gap_s: PosFloat = 1.0
+    on_missing: Literal["error", "skip"] = "error"
 
 
-@dataclass(frozen=True)
+@section
 class ExportConfig:
     """ONNX export of the trained model (and a TensorRT engine where TensorRT can run)."""
 
-    opset: int = 18
-    export_batch: int = 2  # example batch traced (>= 2); the batch axis is dynamic
-    parity_batch_sizes: tuple[int, ...] = (1, 3)  # ORT vs torch, at batches != export_batch
-    tolerance: float = 1e-4  # max |torch - ORT| (fp32); above it the export fails
-    tensorrt: bool = True  # build models/export/model.engine when TensorRT and a GPU exist
-    tensorrt_fp16: bool = True  # TensorRT 10.x only (11.x is strongly typed: fp32 graph)
-    tensorrt_batch_sizes: tuple[int, ...] = (1, 8, 32)  # optimisation profile min/opt/max
+    opset: PosInt = 18
+    # example batch traced (>= 2: torch.export specialises 0/1); the batch axis is dynamic
+    export_batch: Annotated[int, Field(strict=True, ge=2)] = 2
+    parity_batch_sizes: tuple[PosInt, ...] = (1, 3)  # ORT vs torch, at batches != export_batch
+    tolerance: Float = 1e-4  # max |torch - ORT| (fp32); above it the export fails
+    tensorrt: Bool = True  # build models/export/model.engine when TensorRT and a GPU exist
+    tensorrt_fp16: Bool = True  # TensorRT 10.x only (11.x is strongly typed: fp32 graph)
+    tensorrt_batch_sizes: tuple[PosInt, ...] = (1, 8, 32)  # optimisation profile min/opt/max
 
 
-@dataclass(frozen=True)
+@section
 class BenchmarkConfig:
     """Inference throughput / latency per backend (vreid.export.benchmark.BACKENDS)."""
 
-    batch_sizes: tuple[int, ...] = (1, 8, 32)
-    warmup: int = 1  # untimed calls per backend and batch size
-    iterations: int = 3  # timed calls per backend and batch size
-    backends: tuple[str, ...] = ("torch_eager", "ort_cpu", "ort_cuda", "tensorrt")
-    threads: int = 0  # torch and ORT intra-op threads; 0: runtime.threads, else the default
-    ort_optimization: str = "all"  # disable | basic | extended | all
+    batch_sizes: tuple[PosInt, ...] = (1, 8, 32)
+    warmup: NonNegInt = 1  # untimed calls per backend and batch size
+    iterations: PosInt = 3  # timed calls per backend and batch size
+    backends: tuple[Str, ...] = ("torch_eager", "ort_cpu", "ort_cuda", "tensorrt")
+    threads: NonNegInt = 0  # torch and ORT intra-op threads; 0: runtime.threads, else the default
+    ort_optimization: Str = "all"  # disable | basic | extended | all (checked by benchmark())
 
 
-@dataclass(frozen=True)
+@section
 class SearchDim:
     """One tuned hyper-parameter: a dotted path into the tuned stage and its distribution.
 
@@ -235,49 +268,49 @@ class SearchDim:
     randint (low <= n < high), choice (values).
     """
 
-    path: str
-    kind: str
-    low: float = 0.0
-    high: float = 0.0
+    path: Str
+    kind: Literal["loguniform", "uniform", "randint", "choice"]
+    low: Float = 0.0
+    high: Float = 0.0
     values: tuple[Any, ...] = ()
 
 
-@dataclass(frozen=True)
+@section
 class TuneConfig:
     """Ray Tune search over one training stage (vreid.hpo); tiny default budget."""
 
-    stage: str = "train_video"
+    stage: Str = "train_video"
     space: tuple[SearchDim, ...] = ()
-    num_samples: int = 2
-    epochs: int = 1  # per trial (overrides the stage's train.epochs); ASHA's max_t
-    iters_per_epoch: int = 0  # >0 overrides the stage's train.iters_per_epoch
-    metric: str = "mAP"  # validation metric maximised (rank1, mAP, mINP, ...)
-    holdout_ids: int = 10  # training identities held out as the validation split
-    holdout_seed: int = 0
-    grace_period: int = 1  # ASHA: epochs before a trial may be stopped
-    reduction_factor: int = 2
-    searcher: str = "random"  # random (Tune's built-in variant generator) | optuna
-    seed: int = 0
-    cpus_per_trial: float = 1.0
-    threads_per_trial: int = 1
-    max_concurrent: int = 2
-    address: str = ""  # empty: RAY_ADDRESS if set, else an in-process local Ray
-    storage: str = "tune"  # Tune experiment folders (resume state, per-trial models)
-    best_params: str = "reports/best_params.yaml"
+    num_samples: PosInt = 2
+    epochs: PosInt = 1  # per trial (overrides the stage's train.epochs); ASHA's max_t
+    iters_per_epoch: NonNegInt = 0  # >0 overrides the stage's train.iters_per_epoch
+    metric: Str = "mAP"  # validation metric maximised (rank1, mAP, mINP, ...)
+    holdout_ids: PosInt = 10  # training identities held out as the validation split
+    holdout_seed: Int = 0
+    grace_period: PosInt = 1  # ASHA: epochs before a trial may be stopped
+    reduction_factor: Annotated[int, Field(strict=True, ge=2)] = 2
+    searcher: Literal["random", "optuna"] = "random"  # random: Tune's variant generator
+    seed: Int = 0
+    cpus_per_trial: PosFloat = 1.0
+    threads_per_trial: PosInt = 1
+    max_concurrent: PosInt = 2
+    address: Str = ""  # empty: RAY_ADDRESS if set, else an in-process local Ray
+    storage: Str = "tune"  # Tune experiment folders (resume state, per-trial models)
+    best_params: Str = "reports/best_params.yaml"
 
 
-@dataclass(frozen=True)
+@section
 class PromoteConfig:
     """Champion / challenger promotion in the MLflow model registry (`vreid promote`)."""
 
-    registered_name: str = "vreid"
+    registered_name: Str = "vreid"
     # A metric of the evaluation stage (rank1, mAP, mINP, rr_mAP, ...); higher is better.
-    metric: str = "mAP"
+    metric: Str = "mAP"
     # The challenger replaces the champion only when challenger - champion > margin.
-    margin: float = 0.0
+    margin: Float = 0.0
 
 
-@dataclass(frozen=True)
+@section
 class Params:
     data: DataConfig = DataConfig()
     synth: SynthConfig = SynthConfig()
@@ -295,42 +328,45 @@ class Params:
     promote: PromoteConfig = PromoteConfig()
 
 
-def _convert(tp: Any, value: Any, where: str) -> Any:
-    """Turn a YAML value into the annotated type (dataclass, tuple, scalar)."""
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
-        return from_dict(tp, value, where)
-    origin = getattr(tp, "__origin__", None)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {type(value).__name__}")
-        (item_tp, *_rest) = tp.__args__
-        return tuple(_convert(item_tp, v, f"{where}[{i}]") for i, v in enumerate(value))
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
-        return dict(value)
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if tp in (int, float, str, bool) and not isinstance(value, tp):
-        raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")
-    if tp is int and isinstance(value, bool):
-        raise ConfigError(f"{where}: expected int, got {value!r}")
-    return value
+
+def _field_names(cls: Any, loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the section found at `loc` under `cls` ([] if it is not one)."""
+    tp = cls
+    for part in loc:
+        if get_origin(tp) is Annotated:
+            tp = get_args(tp)[0]
+        if isinstance(part, int) and get_origin(tp) is tuple:
+            tp = get_args(tp)[0]
+        elif isinstance(part, str) and dataclasses.is_dataclass(tp):
+            tp = get_type_hints(tp, include_extras=True).get(part)
+        else:
+            return []
+    if get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    return [f.name for f in dataclasses.fields(tp)] if dataclasses.is_dataclass(tp) else []
 
 
-def from_dict(cls: type, values: dict[str, Any], where: str = "params") -> Any:
-    hints = get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {sorted(names)}")
-    kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in values.items()}
+def _problems(exc: ValidationError, cls: type, where: str, sep: str) -> ConfigError:
+    """One line per problem: `where` + the key's dotted path + what is wrong with it."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+            msg = f"unknown key; known: {', '.join(_field_names(cls, loc[:-1]))}"
+        elif err["type"] != "missing" and not isinstance(err["input"], (dict, list, tuple)):
+            msg += f", got {err['input']!r}"
+        path = ".".join(str(part) for part in loc)
+        lines.append(f"{where}{sep}{path}: {msg}" if path else f"{where}: {msg}")
+    return ConfigError("\n".join(lines))
+
+
+def from_dict(cls: type, values: Any, where: str = "params") -> Any:
+    """Section `cls` from a (YAML) mapping; a ConfigError names `where` and each bad key."""
     try:
-        return cls(**kwargs)
-    except TypeError as exc:  # a required field is missing
-        raise ConfigError(f"{where}: {exc}") from None
+        return TypeAdapter(cls).validate_python(values)
+    except ValidationError as exc:
+        raise _problems(exc, cls, where, ": ") from None
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
@@ -362,30 +398,31 @@ def to_flat_dict(obj: Any, prefix: str = "") -> dict[str, Any]:
 def with_override(obj: Any, path: str, value: Any, where: str = "override") -> Any:
     """A copy of config `obj` with the value at dotted `path` replaced (typed like the field).
 
-    Steps through dataclass fields, tuple items (by index) and existing mapping keys;
-    a path that does not exist is a ConfigError naming `where` and the path.
+    Steps through section fields, tuple items (by index) and existing mapping keys; the
+    section holding the change is re-validated. A path that does not exist, or a value
+    its field refuses, is a ConfigError naming `where` and the path.
     """
     head, _, rest = path.partition(".")
 
-    def inner(current: Any, tp: Any) -> Any:
-        if rest:
-            return with_override(current, rest, value, f"{where}.{head}")
-        return _convert(tp, value, f"{where}.{head}") if tp is not None else value
+    def inner(current: Any) -> Any:
+        return with_override(current, rest, value, f"{where}.{head}") if rest else value
 
     if dataclasses.is_dataclass(obj):
         names = {f.name for f in dataclasses.fields(obj)}
         if head not in names:
             raise ConfigError(f"{where}: no key {head!r}; known: {sorted(names)}")
-        new = inner(getattr(obj, head), get_type_hints(type(obj))[head])
-        return dataclasses.replace(obj, **{head: new})
+        try:
+            return dataclasses.replace(obj, **{head: inner(getattr(obj, head))})
+        except ValidationError as exc:
+            raise _problems(exc, type(obj), where, ".") from None
     if isinstance(obj, tuple):
         if not head.isdigit() or int(head) >= len(obj):
             raise ConfigError(f"{where}: no item {head!r} in a list of {len(obj)}")
         i = int(head)
-        return obj[:i] + (inner(obj[i], None),) + obj[i + 1:]
+        return obj[:i] + (inner(obj[i]),) + obj[i + 1:]
     if isinstance(obj, dict):
         if head not in obj:
             raise ConfigError(f"{where}: no key {head!r}; known: {sorted(obj)} "
                               "(write the key into params.yaml to tune it)")
-        return {**obj, head: inner(obj[head], None)}
+        return {**obj, head: inner(obj[head])}
     raise ConfigError(f"{where}: {type(obj).__name__} value has no key {head!r}")

@@ -5,6 +5,8 @@ from vreid.config import DatasetRef, InputConfig, ModelConfig, from_dict
 from vreid.models import build_model
 from vreid.pipeline.common import load_model, read_configured, save_model
 
+from ..data.readers.conftest import make_ilids, make_market, make_prid  # noqa: F401 (fixtures)
+
 
 def test_union_of_configured_sets_offsets_identities(in_prepared):
     market = read_configured(DatasetRef("market1501", "data/synthetic/market1501"))
@@ -45,3 +47,27 @@ def test_read_configured_holds_out_validation_ids(in_prepared):
     assert len(held) == 2 and held <= {t.pid for t in full.train}
     assert held.isdisjoint({t.pid for t in val.train})
     assert held.isdisjoint({t.pid for t in full.gallery})  # never the test identities
+
+
+@pytest.mark.parametrize("reader, make", [("ilids-vid", "make_ilids"), ("prid2011", "make_prid")])
+def test_split_id_picks_the_train_test_split_of_a_small_set(request, reader, make):
+    root = str(request.getfixturevalue(make)())
+    first = read_configured(DatasetRef(reader, root))
+    fourth = read_configured(DatasetRef(reader, root, split_id=3))
+    assert first.split_info["split_id"] == 0 and fourth.split_info["split_id"] == 3
+    assert {t.pid for t in first.query} != {t.pid for t in fourth.query}
+    union = read_configured(DatasetRef("union", sources=(DatasetRef(reader, root, split_id=3),)))
+    assert [t.meta["orig_pid"] for t in union.query] == [t.pid for t in fourth.query]
+    with pytest.raises(ValueError, match="split_id=10 out of range"):
+        read_configured(DatasetRef(reader, root, split_id=10))
+
+
+def test_split_id_is_refused_by_a_dataset_without_splits(make_market):
+    root = str(make_market())
+    assert read_configured(DatasetRef("market1501", root, split_id=0)).train
+    with pytest.raises(ValueError, match=r"market1501 \(.*Market-1501\): split_id 2 given, but "
+                                         r"this dataset has one fixed train/test split \(datasets "
+                                         r"with splits: ilids-vid, prid2011"):
+        read_configured(DatasetRef("market1501", root, split_id=2))
+    with pytest.raises(ValueError, match=r"union \(union\): split_id 1 given.*per source"):
+        read_configured(DatasetRef("union", split_id=1, sources=(DatasetRef("market1501", root),)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import tempfile
@@ -13,7 +14,7 @@ from torch import nn
 
 from ..config import DatasetRef, InputConfig, ModelConfig
 from ..data.index import ReIDIndex
-from ..data.readers import read_dataset
+from ..data.readers import DATASETS, read_dataset
 from ..data.split import validation_split
 from ..engine.checkpoint import atomic_torch_save, load_checkpoint
 from ..models import build_model
@@ -88,18 +89,38 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     return model, state
 
 
+def _has_splits(name: str) -> bool:
+    return "split_id" in inspect.signature(DATASETS.get(name)).parameters
+
+
+def _reader_options(ref: DatasetRef) -> dict[str, Any]:
+    """`split_id` for the readers of small sets with several train/test splits; any other
+    reader has one fixed split and refuses a non-zero split_id (never silently split 0)."""
+    if not ref.split_id:
+        return {}
+    if not _has_splits(ref.name):
+        with_splits = [n for n in DATASETS.names() if _has_splits(n)]
+        raise ValueError(f"{ref.name} ({ref.root or 'union'}): split_id {ref.split_id} given, but "
+                         f"this dataset has one fixed train/test split (datasets with splits: "
+                         f"{', '.join(with_splits)}; a union takes it per source)")
+    return {"split_id": ref.split_id}
+
+
 def read_configured(ref: DatasetRef) -> Any:
     """Read a configured dataset through the readers (a union reads each of its sources).
 
-    With `holdout_ids`, training identities are held out as a validation query / gallery
-    (`vreid.data.split.validation_split`) in place of the test split.
+    `split_id` picks one of the train/test splits of iLIDS-VID / PRID2011 (the 10-split
+    protocol: one run per split). With `holdout_ids`, training identities are held out
+    as a validation query / gallery (`vreid.data.split.validation_split`) in place of the
+    test split.
     """
     if any(s.holdout_ids for s in ref.sources):
         raise ValueError(f"{ref.name}: holdout_ids applies to the whole dataset, not a source")
     if ref.sources:
-        index = read_dataset(ref.name, [(s.name, s.root) for s in ref.sources])
+        index = read_dataset(ref.name, [(s.name, s.root, _reader_options(s))
+                                        for s in ref.sources], **_reader_options(ref))
     else:
-        index = read_dataset(ref.name, ref.root)
+        index = read_dataset(ref.name, ref.root, **_reader_options(ref))
     if ref.holdout_ids:
         if not isinstance(index, ReIDIndex):
             raise ValueError(f"{ref.root}: holdout_ids needs a re-ID dataset, not {ref.name!r}")

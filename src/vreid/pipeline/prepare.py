@@ -22,17 +22,13 @@ def prepare(params: Params) -> PrepareOutput:
     """
     s = params.synth
     root = Path(params.data.synthetic_root)
-    render = synth.RenderConfig.from_dict(s.render)
-    difficulty = synth.Difficulty.from_dict(s.difficulty)
     counts = {
-        "mars": synth.write_mars(root / "mars", synth.VideoSetConfig.from_dict(s.video),
-                                 render, difficulty, seed=s.seed),
-        "market1501": synth.write_market1501(
-            root / "market1501", synth.ImageSetConfig.from_dict(s.image), render, difficulty,
-            seed=s.seed + 1),
-        "lip": synth.write_lip(root / "lip", synth.ParsingSetConfig.from_dict(s.parsing), render,
-                               difficulty, seed=s.seed + 2),
-        "egoreid": synth.write_egoreid(root / "egoreid", synth.EgoWorldConfig.from_dict(s.egoreid),
-                                       render, difficulty, seed=s.seed + 3),
+        "mars": synth.write_mars(root / "mars", s.video, s.render, s.difficulty, seed=s.seed),
+        "market1501": synth.write_market1501(root / "market1501", s.image, s.render,
+                                             s.difficulty, seed=s.seed + 1),
+        "lip": synth.write_lip(root / "lip", s.parsing, s.render, s.difficulty,
+                               seed=s.seed + 2),
+        "egoreid": synth.write_egoreid(root / "egoreid", s.egoreid, s.render, s.difficulty,
+                                       seed=s.seed + 3),
     }
     return PrepareOutput(root, counts)

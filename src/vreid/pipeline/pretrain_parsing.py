@@ -8,7 +8,7 @@ on LIP at 512x512, batch 8, Nesterov SGD, learning rate 0.01 for the trunk and 0
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -53,7 +53,8 @@ def build_parsing_optimizer(cfg: ParsingTrainConfig, model: torch.nn.Module) -> 
 
 def parsing_fingerprint(cfg: ParsingTrainConfig, parsing_ref: Any) -> str:
     """What the checkpoints depend on: epochs and the eval batch size do not."""
-    kept = replace(cfg, epochs=0, eval_batch_size=0)
+    # a dict, not `replace`: eval_batch_size 0 is no valid setting (same digest)
+    kept = {**asdict(cfg), "epochs": 0, "eval_batch_size": 0}
     return fingerprint(kept, {"name": parsing_ref.name, "root": str(parsing_ref.root)})
 
 

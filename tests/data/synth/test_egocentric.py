@@ -1,3 +1,4 @@
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def test_layout_reads_back_with_metadata(written):
 
 def test_sensor_streams_agree_with_the_motion():
     world = simulate_world(SMALL, seed=1)
-    exact = EgoWorldConfig(**{**SMALL.to_dict(), "sensor_noise": 0.0})
+    exact = dataclasses.replace(SMALL, sensor_noise=0.0)
     world.cfg = exact
     log = sensor_log(world, 0)
     t, lat, lon = log["time_s"], log["latitude_deg"], log["longitude_deg"]
@@ -79,7 +80,7 @@ def test_sensor_streams_agree_with_the_motion():
     np.testing.assert_allclose(np.linalg.norm(q, axis=1), 1.0, atol=1e-6)
     np.testing.assert_allclose(log["azimuth_deg"], log["heading_deg"])
     # the noise knob perturbs the streams, never the clock
-    world.cfg = EgoWorldConfig(**{**SMALL.to_dict(), "sensor_noise": 1.0})
+    world.cfg = dataclasses.replace(SMALL, sensor_noise=1.0)
     noisy = sensor_log(world, 0)
     assert np.array_equal(noisy["time_s"], t)
     err = distance_m(lat, lon, noisy["latitude_deg"], noisy["longitude_deg"])

@@ -5,7 +5,8 @@ human-parsing label map in LIP's 20-class order, adds per-camera nuisance, and
 writes the on-disk layouts of MARS (:func:`write_mars`), Market-1501
 (:func:`write_market1501`), LIP (:func:`write_lip`) and EgoReID (:func:`write_egoreid`,
 an egocentric world with moving phone cameras and their sensor logs), so the same
-readers read synthetic and real data.  Only numpy, Pillow and scipy are used (no torch).
+readers read synthetic and real data.  Only numpy, Pillow, scipy and (for the typed
+config sections) pydantic are used (no torch).
 """
 
 from .appearance import Identity, clothing_palette, jitter_identity, sample_identity

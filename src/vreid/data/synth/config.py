@@ -1,51 +1,26 @@
-"""Frozen configuration dataclasses of the synthetic generator.
+"""Frozen configuration sections of the synthetic generator (params.yaml's `synth:`).
 
-All fields are plain ints / floats / tuples so the pipeline can override them from
-``params.yaml``; lists are accepted and normalised to tuples, and ``from_dict``
-builds a config from a mapping (unknown keys raise ``ValueError``).
+Pydantic dataclasses (`vreid.schema`): a wrong type, an out-of-range value or an
+unknown key is refused at construction with the field's name; lists are accepted for
+the inclusive (low, high) ranges and stored as tuples.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from vreid.schema import Float, NonNegFloat, NonNegInt, PosFloat, Probability, Range, section
 
 __all__ = ["Difficulty", "RenderConfig", "VideoSetConfig", "ImageSetConfig", "ParsingSetConfig", "EgoWorldConfig"]
 
-
-class _Config:
-    """Mixin: list -> tuple normalisation, validation hook and ``from_dict``."""
-
-    def __post_init__(self) -> None:
-        for f in fields(self):  # type: ignore[arg-type]
-            v = getattr(self, f.name)
-            if isinstance(v, list):
-                v = tuple(v)
-                object.__setattr__(self, f.name, v)
-            if isinstance(v, tuple):
-                if len(v) != 2 or v[0] > v[1]:
-                    raise ValueError(f"{type(self).__name__}.{f.name} must be a (low, high) pair, got {v!r}")
-        self._validate()
-
-    def _validate(self) -> None:
-        pass
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None = None, **overrides: Any):
-        data = dict(d or {})
-        data.update(overrides)
-        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} field(s): {', '.join(unknown)}")
-        return cls(**data)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+NumCams = Annotated[int, Field(strict=True, ge=2, le=6)]  # one-digit camera ids
+CamsPerId = Range(Annotated[int, Field(strict=True, ge=2)])  # <= num_cams: checked per set
 
 
-@dataclass(frozen=True)
-class Difficulty(_Config):
+@section
+class Difficulty:
     """Difficulty knobs. Every knob changes the data; 0 switches its effect off.
 
     palette_size: number of clothing colours identities draw from (>= 1). Smaller ->
@@ -68,121 +43,89 @@ class Difficulty(_Config):
         backpack, handbag and phone (0 = no accessories).
     """
 
-    palette_size: int = 10
-    appearance_jitter: float = 0.04
-    color_cast: float = 0.15
-    illumination: float = 0.3
-    blur_prob: float = 0.3
-    occlusion_prob: float = 0.2
-    truncation_prob: float = 0.1
-    misalign: float = 0.06
-    clutter: float = 0.5
-    low_res_prob: float = 0.2
-    noise: float = 3.0
-    frame_jitter: float = 0.01
-    accessory_rate: float = 1.0
-
-    def _validate(self) -> None:
-        if int(self.palette_size) < 1:
-            raise ValueError("Difficulty.palette_size must be >= 1")
-        for f in fields(self):
-            if getattr(self, f.name) < 0:
-                raise ValueError(f"Difficulty.{f.name} must be >= 0")
-        for name in ("blur_prob", "occlusion_prob", "truncation_prob", "low_res_prob"):
-            if getattr(self, name) > 1:
-                raise ValueError(f"Difficulty.{name} is a probability (<= 1)")
+    palette_size: Annotated[int, Field(strict=True, ge=1)] = 10
+    appearance_jitter: NonNegFloat = 0.04
+    color_cast: NonNegFloat = 0.15
+    illumination: NonNegFloat = 0.3
+    blur_prob: Probability = 0.3
+    occlusion_prob: Probability = 0.2
+    truncation_prob: Probability = 0.1
+    misalign: NonNegFloat = 0.06
+    clutter: NonNegFloat = 0.5
+    low_res_prob: Probability = 0.2
+    noise: NonNegFloat = 3.0
+    frame_jitter: NonNegFloat = 0.01
+    accessory_rate: NonNegFloat = 1.0
 
 
-@dataclass(frozen=True)
-class RenderConfig(_Config):
-    """Frame size of the re-ID sets (pixels) and the JPEG quality of every writer."""
+@section
+class RenderConfig:
+    """Frame size of the re-ID sets (pixels, at least 32x16) and the JPEG quality of every
+    writer (1..100)."""
 
-    height: int = 128
-    width: int = 64
-    jpeg_quality: int = 90
-
-    def _validate(self) -> None:
-        if self.height < 32 or self.width < 16:
-            raise ValueError("RenderConfig: frames must be at least 32x16")
-        if not 1 <= self.jpeg_quality <= 100:
-            raise ValueError("RenderConfig.jpeg_quality must be in 1..100")
+    height: Annotated[int, Field(strict=True, ge=32)] = 128
+    width: Annotated[int, Field(strict=True, ge=16)] = 64
+    jpeg_quality: Annotated[int, Field(strict=True, ge=1, le=100)] = 90
 
 
-def _check_cams(cfg: Any) -> None:
-    if not 2 <= cfg.num_cams <= 6:
-        raise ValueError(f"{type(cfg).__name__}.num_cams must be in 2..6 (one-digit camera ids)")
-    lo, hi = cfg.cams_per_id
-    if lo < 2 or hi > cfg.num_cams:
-        raise ValueError(f"{type(cfg).__name__}.cams_per_id must lie in [2, num_cams]")
-    for name in ("num_train_ids", "num_test_ids", "num_distractors", "num_junk"):
-        if getattr(cfg, name) < 0:
-            raise ValueError(f"{type(cfg).__name__}.{name} must be >= 0")
+class _CamerasWithinSet:
+    """Cross-field check of the re-ID sets: an identity cannot visit more cameras than exist."""
+
+    @model_validator(mode="after")
+    def _cams_per_id_within_num_cams(self):
+        if self.cams_per_id[1] > self.num_cams:
+            raise ValueError(f"cams_per_id {list(self.cams_per_id)} must lie in [2, num_cams "
+                             f"= {self.num_cams}]")
+        return self
 
 
-@dataclass(frozen=True)
-class VideoSetConfig(_Config):
+@section
+class VideoSetConfig(_CamerasWithinSet):
     """MARS-like video set. ``*_per_*`` and ``frames`` are inclusive (low, high) ranges.
 
     num_distractors / num_junk are counts of extra gallery tracklets with pid 0 / -1.
     """
 
-    num_train_ids: int = 100
-    num_test_ids: int = 100
-    num_cams: int = 6
-    cams_per_id: tuple[int, int] = (2, 4)
-    tracklets_per_cam: tuple[int, int] = (1, 2)
-    frames: tuple[int, int] = (8, 24)
-    num_distractors: int = 20
-    num_junk: int = 10
-
-    def _validate(self) -> None:
-        _check_cams(self)
-        if self.tracklets_per_cam[0] < 1:
-            raise ValueError("VideoSetConfig.tracklets_per_cam must be >= 1")
-        if self.frames[0] < 1 or self.frames[1] > 999:
-            raise ValueError("VideoSetConfig.frames must lie in [1, 999]")
+    num_train_ids: NonNegInt = 100
+    num_test_ids: NonNegInt = 100
+    num_cams: NumCams = 6
+    cams_per_id: CamsPerId = (2, 4)
+    tracklets_per_cam: Range(Annotated[int, Field(strict=True, ge=1)]) = (1, 2)
+    frames: Range(Annotated[int, Field(strict=True, ge=1, le=999)]) = (8, 24)
+    num_distractors: NonNegInt = 20
+    num_junk: NonNegInt = 10
 
 
-@dataclass(frozen=True)
-class ImageSetConfig(_Config):
+@section
+class ImageSetConfig(_CamerasWithinSet):
     """Market-1501-like image set; ``images_per_cam`` is an inclusive range (>= 2 so
     that a query camera keeps gallery images of the identity).
 
     num_distractors / num_junk are counts of extra gallery images with pid 0 / -1.
     """
 
-    num_train_ids: int = 100
-    num_test_ids: int = 100
-    num_cams: int = 6
-    cams_per_id: tuple[int, int] = (2, 4)
-    images_per_cam: tuple[int, int] = (2, 5)
-    num_distractors: int = 50
-    num_junk: int = 30
-
-    def _validate(self) -> None:
-        _check_cams(self)
-        if self.images_per_cam[0] < 2:
-            raise ValueError("ImageSetConfig.images_per_cam must be >= 2")
+    num_train_ids: NonNegInt = 100
+    num_test_ids: NonNegInt = 100
+    num_cams: NumCams = 6
+    cams_per_id: CamsPerId = (2, 4)
+    images_per_cam: Range(Annotated[int, Field(strict=True, ge=2)]) = (2, 5)
+    num_distractors: NonNegInt = 50
+    num_junk: NonNegInt = 30
 
 
-@dataclass(frozen=True)
-class ParsingSetConfig(_Config):
-    """LIP-like parsing set: single people of varied sizes (inclusive pixel ranges)."""
+@section
+class ParsingSetConfig:
+    """LIP-like parsing set: single people of varied sizes (inclusive pixel ranges, at
+    least 32x16)."""
 
-    num_train: int = 400
-    num_val: int = 100
-    height: tuple[int, int] = (128, 160)
-    width: tuple[int, int] = (64, 96)
-
-    def _validate(self) -> None:
-        if self.num_train < 0 or self.num_val < 0:
-            raise ValueError("ParsingSetConfig counts must be >= 0")
-        if self.height[0] < 32 or self.width[0] < 16:
-            raise ValueError("ParsingSetConfig sizes must be at least 32x16")
+    num_train: NonNegInt = 400
+    num_val: NonNegInt = 100
+    height: Range(Annotated[int, Field(strict=True, ge=32)]) = (128, 160)
+    width: Range(Annotated[int, Field(strict=True, ge=16)]) = (64, 96)
 
 
-@dataclass(frozen=True)
-class EgoWorldConfig(_Config):
+@section
+class EgoWorldConfig:
     """The egocentric world of :mod:`vreid.data.synth.egocentric` (EgoReID layout).
 
     Phone holders (the cameras) and pedestrians move along a straight campus walkway of
@@ -201,38 +144,22 @@ class EgoWorldConfig(_Config):
     test_fraction: share of the identities in the test split.
     """
 
-    num_pedestrians: int = 360
-    num_cameras: int = 3
-    duration_s: float = 600.0
-    walkway_length_m: float = 400.0
-    walkway_width_m: float = 8.0
-    walkway_bearing_deg: float = 30.0
-    origin_lat: float = 40.0
-    origin_lon: float = -83.0
-    camera_speed: tuple[float, float] = (0.3, 0.9)
-    pedestrian_speed: float = 1.3
-    pedestrian_speed_std: float = 0.1
-    view_range_m: tuple[float, float] = (1.5, 12.0)
-    fov_deg: float = 60.0
-    truncation_range_m: float = 4.0
-    frames: tuple[int, int] = (16, 31)
-    frame_rate: float = 4.0
-    sensor_rate_hz: float = 2.0
-    sensor_noise: float = 0.5
-    test_fraction: float = 0.5
-
-    def _validate(self) -> None:
-        if not 2 <= self.num_cameras <= 9:
-            raise ValueError("EgoWorldConfig.num_cameras must be in 2..9 (one-digit camera ids)")
-        if self.num_pedestrians < 0 or self.num_pedestrians > 9999:
-            raise ValueError("EgoWorldConfig.num_pedestrians must be in 0..9999")
-        for name in ("duration_s", "walkway_length_m", "walkway_width_m", "fov_deg",
-                     "frame_rate", "sensor_rate_hz"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"EgoWorldConfig.{name} must be > 0")
-        if self.camera_speed[0] < 0 or self.view_range_m[0] < 0 or self.frames[0] < 1:
-            raise ValueError("EgoWorldConfig: camera_speed, view_range_m must be >= 0, frames >= 1")
-        if self.pedestrian_speed <= 0 or self.pedestrian_speed_std < 0 or self.sensor_noise < 0:
-            raise ValueError("EgoWorldConfig: pedestrian_speed > 0, its std and sensor_noise >= 0")
-        if not 0 < self.test_fraction < 1:
-            raise ValueError("EgoWorldConfig.test_fraction must be in (0, 1)")
+    num_pedestrians: Annotated[int, Field(strict=True, ge=0, le=9999)] = 360
+    num_cameras: Annotated[int, Field(strict=True, ge=2, le=9)] = 3  # one-digit camera ids
+    duration_s: PosFloat = 600.0
+    walkway_length_m: PosFloat = 400.0
+    walkway_width_m: PosFloat = 8.0
+    walkway_bearing_deg: Float = 30.0
+    origin_lat: Annotated[float, Field(strict=True, ge=-90, le=90)] = 40.0
+    origin_lon: Annotated[float, Field(strict=True, ge=-180, le=180)] = -83.0
+    camera_speed: Range(NonNegFloat) = (0.3, 0.9)
+    pedestrian_speed: PosFloat = 1.3
+    pedestrian_speed_std: NonNegFloat = 0.1
+    view_range_m: Range(NonNegFloat) = (1.5, 12.0)
+    fov_deg: PosFloat = 60.0
+    truncation_range_m: NonNegFloat = 4.0
+    frames: Range(Annotated[int, Field(strict=True, ge=1)]) = (16, 31)
+    frame_rate: PosFloat = 4.0
+    sensor_rate_hz: PosFloat = 2.0
+    sensor_noise: NonNegFloat = 0.5
+    test_fraction: Annotated[float, Field(strict=True, gt=0, lt=1)] = 0.5

@@ -1,0 +1,137 @@
+"""Scoring a re-ID index with a model: the model says how a tracklet is encoded and how
+two encodings compare; `score_index` returns the distance matrices that evaluation
+(`evaluate_rank`, its `gallery_mask`), re-ranking, promotion and tuning all take.
+
+A model opts in by defining `tracklet_scoring(metric) -> TrackletScoring` (`metric` is
+the configured `eval.metric`, which it may ignore); without it a tracklet is the mean of
+its clip embeddings compared with `compute_distance(metric)`, exactly the evaluation
+code before scoring moved here. An encoder may return any encoding its scorer takes
+(a [N, D] tensor, a list of [n_clips, D] sets, ...); a scorer returns [N, M] float32
+distances, smaller = more alike (a similarity s is returned as e.g. 1 - s).
+
+Intended extension, not built yet: a costly pairwise scorer (paper 002's learned
+clip-pair similarity) runs as a second stage over the cheap distance's top-K gallery
+items per query, the rest keeping their cheap order behind them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, Sequence
+
+import torch
+from torch import nn
+
+from ..data.clip_dataset import TrackletFrames
+from ..data.index import Tracklet
+from ..data.transforms import IMAGENET_MEAN, IMAGENET_STD, build_transform
+from ..eval.distance import compute_distance
+from .features import extract_clip_sets, extract_features
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What a model sees: frames resized to height x width, normalised with mean / std,
+    in clips of `clip_len`. Read from the model file (`input`), not from the config."""
+
+    height: int
+    width: int
+    clip_len: int
+    mean: tuple[float, ...] = IMAGENET_MEAN
+    std: tuple[float, ...] = IMAGENET_STD
+
+    def eval_transform(self):
+        return build_transform(self.height, self.width, train=False, mean=self.mean,
+                               std=self.std)
+
+
+class Encoder(Protocol):
+    def encode(self, model: nn.Module, tracklets: TrackletFrames, clip_len: int,
+               batch_size: int, device: torch.device | str, num_workers: int) -> Any: ...
+
+
+class Scorer(Protocol):
+    def distance(self, a: Any, b: Any) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class MeanClipEncoder:
+    """A tracklet is the mean of its clip embeddings: [N, D]."""
+
+    def encode(self, model, tracklets, clip_len, batch_size, device, num_workers):
+        return extract_features(model, tracklets, clip_len, batch_size, device, num_workers)
+
+
+@dataclass(frozen=True)
+class ClipSetEncoder:
+    """A tracklet is the set of its clip embeddings: a list of [n_clips, D]."""
+
+    def encode(self, model, tracklets, clip_len, batch_size, device, num_workers):
+        return extract_clip_sets(model, tracklets, clip_len, batch_size, device, num_workers)
+
+
+@dataclass(frozen=True)
+class MetricScorer:
+    """A fixed metric between [N, D] encodings (squared euclidean or 1 - cos)."""
+
+    metric: str = "euclidean"
+
+    def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return compute_distance(a, b, metric=self.metric)
+
+
+@dataclass(frozen=True)
+class TrackletScoring:
+    encoder: Encoder
+    scorer: Scorer
+
+
+def model_scoring(model: nn.Module, metric: str) -> TrackletScoring:
+    """The model's own `tracklet_scoring(metric)`, else the mean-embedding default."""
+    own = getattr(model, "tracklet_scoring", None)
+    if own is None:
+        return TrackletScoring(MeanClipEncoder(), MetricScorer(metric))
+    scoring = own(metric)
+    if not isinstance(scoring, TrackletScoring):
+        raise TypeError(f"{type(model).__name__}.tracklet_scoring must return a "
+                        f"TrackletScoring, got {type(scoring).__name__}")
+    return scoring
+
+
+class ScoringSettings(Protocol):
+    """What `score_index` reads of its config (`vreid.config.EvalConfig` has both)."""
+
+    metric: str
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class IndexScores:
+    """Distances [Q, G]; with `within=True` also [Q, Q] and [G, G] (re-ranking's inputs)."""
+
+    query_gallery: torch.Tensor
+    query_query: torch.Tensor | None = None
+    gallery_gallery: torch.Tensor | None = None
+
+
+class QueryGallery(Protocol):
+    """What `score_index` reads of an index (`vreid.data.index.ReIDIndex` has both)."""
+
+    query: Sequence[Tracklet]
+    gallery: Sequence[Tracklet]
+
+
+def score_index(model: nn.Module, index: QueryGallery, cfg: ScoringSettings, spec: InputSpec,
+                *, device: torch.device | str = "cpu", num_workers: int = 0,
+                within: bool = False) -> IndexScores:
+    """Encode the query then the gallery tracklets at `spec` and compare them with the
+    model's scoring (`model_scoring`); `within` adds query-query and gallery-gallery."""
+    scoring = model_scoring(model, cfg.metric)
+    transform = spec.eval_transform()
+    q, g = (scoring.encoder.encode(model, TrackletFrames(split, transform), spec.clip_len,
+                                   cfg.batch_size, device, num_workers)
+            for split in (index.query, index.gallery))
+    distance = scoring.scorer.distance
+    if not within:
+        return IndexScores(distance(q, g))
+    return IndexScores(distance(q, g), distance(q, q), distance(g, g))

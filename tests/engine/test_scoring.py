@@ -1,6 +1,6 @@
 """score_index: the default path equals the evaluation code it replaced, the input spec
-reaches the model, and a model's own encoder / scorer flows through evaluate_rank and
-re_ranking."""
+reaches the model, a model's own encoder / scorer flows through evaluate_rank and
+re_ranking, and a costly scorer refines a cheap one's top-K."""
 
 from dataclasses import dataclass
 
@@ -13,8 +13,8 @@ from torch import nn
 from vreid.data.clip_dataset import TrackletFrames
 from vreid.data.index import Tracklet
 from vreid.data.transforms import build_transform
-from vreid.engine import (ClipSetEncoder, InputSpec, MetricScorer, TrackletScoring,
-                          extract_features, model_scoring, score_index)
+from vreid.engine import (ClipSetEncoder, InputSpec, MetricScorer, TopKRefinedScorer,
+                          TrackletScoring, extract_features, model_scoring, score_index)
 from vreid.eval import compute_distance, evaluate_rank, re_ranking
 
 
@@ -138,3 +138,35 @@ def test_the_default_scoring_and_a_model_returning_the_wrong_thing():
 
     with pytest.raises(TypeError, match="Wrong.tracklet_scoring must return a TrackletScoring"):
         model_scoring(Wrong(), "euclidean")
+
+
+class CountingPairs:
+    """A costly pairwise scorer: |a_i - b_j| summed, counting the pairs it is asked."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def pair_distance(self, a, b, pairs):
+        self.asked += len(pairs)
+        return (a[pairs[:, 0]] - b[pairs[:, 1]]).abs().sum(1)
+
+
+def test_top_k_refines_each_rows_nearest_and_keeps_the_rest_behind_in_cheap_order():
+    torch.manual_seed(0)
+    a, b = torch.randn(4, 3), torch.randn(7, 3)
+    costly = CountingPairs()
+    out = TopKRefinedScorer(MetricScorer("euclidean"), costly, top_k=3).distance(a, b)
+    assert costly.asked == 4 * 3  # only the top-3 of each row, not all 28 pairs
+    cheap = compute_distance(a, b)
+    full = torch.cdist(a, b, p=1)
+    for i in range(4):
+        near = torch.sort(cheap[i], stable=True).indices
+        top, rest = near[:3], near[3:]
+        assert torch.allclose(out[i, top], full[i, top])
+        assert out[i, rest].min() > out[i, top].max()
+        assert torch.equal(torch.sort(out[i, rest], stable=True).indices,
+                           torch.sort(cheap[i, rest], stable=True).indices)
+    everything = TopKRefinedScorer(MetricScorer(), CountingPairs(), top_k=50).distance(a, b)
+    assert torch.allclose(everything, full)  # top_k >= gallery: the costly scorer alone
+    with pytest.raises(ValueError, match="top_k must be >= 1"):
+        TopKRefinedScorer(MetricScorer(), costly, top_k=0).distance(a, b)

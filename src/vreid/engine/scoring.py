@@ -7,11 +7,12 @@ the configured `eval.metric`, which it may ignore); without it a tracklet is the
 its clip embeddings compared with `compute_distance(metric)`, exactly the evaluation
 code before scoring moved here. An encoder may return any encoding its scorer takes
 (a [N, D] tensor, a list of [n_clips, D] sets, ...); a scorer returns [N, M] float32
-distances, smaller = more alike (a similarity s is returned as e.g. 1 - s).
+distances, smaller = more alike (a similarity s is returned as e.g. 1 - s). A metric
+fitted on training features (paper 003's XQDA) is a scorer over a model buffer, so the
+model file carries it.
 
-Intended extension, not built yet: a costly pairwise scorer (paper 002's learned
-clip-pair similarity) runs as a second stage over the cheap distance's top-K gallery
-items per query, the rest keeping their cheap order behind them.
+A costly pairwise scorer (paper 002's learned clip-pair similarity) runs as a second
+stage over a cheap distance's top-K per row: `TopKRefinedScorer`.
 """
 
 from __future__ import annotations
@@ -78,6 +79,35 @@ class MetricScorer:
 
     def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return compute_distance(a, b, metric=self.metric)
+
+
+class PairScorer(Protocol):
+    def pair_distance(self, a: Any, b: Any, pairs: torch.Tensor) -> torch.Tensor:
+        """[P] distances of (a[i], b[j]) for the rows (i, j) of `pairs` [P, 2]."""
+
+
+@dataclass(frozen=True)
+class TopKRefinedScorer:
+    """`cheap` for every pair, `costly` only for each row's `top_k` nearest by `cheap`.
+
+    Per row, the refined items rank first in the costly order; every other item ranks
+    behind them in its cheap order (shifted past the row's largest refined distance).
+    """
+
+    cheap: Scorer
+    costly: PairScorer
+    top_k: int
+
+    def distance(self, a: Any, b: Any) -> torch.Tensor:
+        if self.top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {self.top_k}")
+        d = self.cheap.distance(a, b)
+        near = torch.sort(d, dim=1, stable=True).indices[:, : self.top_k]  # [N, k]
+        rows = torch.arange(d.shape[0], device=d.device).unsqueeze(1).expand_as(near)
+        pairs = torch.stack([rows.flatten(), near.flatten()], dim=1)
+        refined = self.costly.pair_distance(a, b, pairs).float().view_as(near)
+        out = d - d.gather(1, near[:, -1:]) + refined.max(1, keepdim=True).values + 1.0
+        return out.scatter_(1, near, refined)
 
 
 @dataclass(frozen=True)

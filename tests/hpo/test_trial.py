@@ -54,3 +54,23 @@ def test_a_trial_restarted_after_its_last_epoch_is_still_scored(p):
     hook = ScoredHook(p, lambda r: None)
     hook.on_train_end(SimpleNamespace(calls=2))
     assert hook.final == {"val_mAP": 0.2, "epoch": 3}
+
+
+def test_validation_scores_the_model_in_memory_at_the_tuned_stages_input(p, monkeypatch):
+    from vreid.engine import InputSpec
+    from vreid.pipeline import common, evaluate
+
+    calls = []
+
+    def rank_metrics(model, index, params, spec, device, rerank):
+        calls.append((model, index, spec, device, rerank))
+        return {"mAP": 0.5}, []
+
+    monkeypatch.setattr(common, "read_configured", lambda ref: ("index of", ref.name))
+    monkeypatch.setattr(evaluate, "rank_metrics", rank_metrics)
+    model = SimpleNamespace(train=lambda: None)
+    hook = ValidationReportHook(p, lambda r: None)
+    assert hook._score(SimpleNamespace(model=model, device="cpu")) == {"val_mAP": 0.5}
+    inp = getattr(p, p.tune.stage).input
+    assert calls == [(model, ("index of", "mars"), InputSpec(inp.height, inp.width, inp.clip_len),
+                      "cpu", False)]

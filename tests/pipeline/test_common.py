@@ -71,3 +71,22 @@ def test_split_id_is_refused_by_a_dataset_without_splits(make_market):
         read_configured(DatasetRef("market1501", root, split_id=2))
     with pytest.raises(ValueError, match=r"union \(union\): split_id 1 given.*per source"):
         read_configured(DatasetRef("union", split_id=1, sources=(DatasetRef("market1501", root),)))
+
+
+def test_saved_model_records_its_input_spec_and_old_files_fall_back(tmp_path):
+    from vreid.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+    from vreid.engine import InputSpec
+    from vreid.pipeline.common import saved_input_spec
+
+    save_model(tmp_path / "m.pt", build_model("resnet_tap", num_classes=3),
+               ModelConfig("resnet_tap", {}), 3, InputConfig(48, 24, 3))
+    _, state = load_model(tmp_path / "m.pt")
+    assert state["input"] == {"height": 48, "width": 24, "clip_len": 3,
+                              "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
+    stage = InputConfig(64, 32, 4)  # the config never overrides what the file says
+    assert saved_input_spec(state, stage) == InputSpec(48, 24, 3)
+    old = {"input": {"height": 48, "width": 24, "clip_len": 3}}  # before mean / std
+    assert saved_input_spec(old, stage) == InputSpec(48, 24, 3, IMAGENET_MEAN, IMAGENET_STD)
+    assert saved_input_spec({}, stage) == InputSpec(64, 32, 4)
+    custom = {"input": {**old["input"], "mean": [0.5] * 3, "std": [0.25] * 3}}
+    assert saved_input_spec(custom, stage).mean == (0.5, 0.5, 0.5)

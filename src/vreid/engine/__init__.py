@@ -1,13 +1,17 @@
-"""Training loop, hooks, checkpoints and feature extraction."""
+"""Training loop, hooks, checkpoints, feature extraction and index scoring."""
 
 from .checkpoint import atomic_torch_save, latest_checkpoint, load_checkpoint
-from .features import extract_features
+from .features import extract_clip_sets, extract_features
 from .hooks import CheckpointHook, Hook, MetricLogger, MetricsHook, NullLogger
 from .schedule import warmup_multistep
+from .scoring import (ClipSetEncoder, IndexScores, InputSpec, MeanClipEncoder, MetricScorer,
+                      TopKRefinedScorer, TrackletScoring, model_scoring, score_index)
 from .trainer import Trainer, TrainResult
 
 __all__ = [
-    "CheckpointHook", "Hook", "MetricLogger", "MetricsHook", "NullLogger", "Trainer",
-    "TrainResult", "atomic_torch_save", "extract_features", "latest_checkpoint",
-    "load_checkpoint", "warmup_multistep",
+    "CheckpointHook", "ClipSetEncoder", "Hook", "IndexScores", "InputSpec", "MeanClipEncoder",
+    "MetricLogger", "MetricScorer", "MetricsHook", "NullLogger", "TopKRefinedScorer",
+    "TrackletScoring", "Trainer", "TrainResult", "atomic_torch_save", "extract_clip_sets",
+    "extract_features", "latest_checkpoint", "load_checkpoint", "model_scoring", "score_index",
+    "warmup_multistep",
 ]

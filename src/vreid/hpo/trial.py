@@ -32,13 +32,14 @@ class ValidationReportHook(Hook):
         self.final: dict[str, Any] | None = None
 
     def _score(self, trainer) -> dict[str, float]:
-        from ..pipeline.common import read_configured
+        from ..pipeline.common import input_spec, read_configured
         from ..pipeline.evaluate import rank_metrics
 
         if self.index is None:
             self.index = read_configured(getattr(self.p.data, TRAIN_STAGES[self.p.tune.stage]))
-        clip_len = getattr(self.p, self.p.tune.stage).input.clip_len
-        metrics, _ = rank_metrics(trainer.model, self.index, self.p, clip_len, trainer.device,
+        # the model in training has no file yet: its input is the tuned stage's
+        spec = input_spec(getattr(self.p, self.p.tune.stage).input)
+        metrics, _ = rank_metrics(trainer.model, self.index, self.p, spec, trainer.device,
                                   rerank=False)
         trainer.model.train()
         return {f"val_{k}": v for k, v in metrics.items()}

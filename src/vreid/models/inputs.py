@@ -14,16 +14,26 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from ..data.transforms import IMAGENET_MEAN, IMAGENET_STD, build_transform
+
 BATCH_DIM = "batch"
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    """The frame size and clip length a model was built for (a model file's `input`)."""
+    """What a model sees: frames resized to height x width, normalised with mean / std, in
+    clips of `clip_len`. Read from the model file (`input`), not from the config; export,
+    scoring and promotion all use it."""
 
     height: int
     width: int
     clip_len: int = 1
+    mean: tuple[float, ...] = IMAGENET_MEAN
+    std: tuple[float, ...] = IMAGENET_STD
+
+    def eval_transform(self):
+        return build_transform(self.height, self.width, train=False, mean=self.mean,
+                               std=self.std)
 
 
 class ExportGraph(NamedTuple):

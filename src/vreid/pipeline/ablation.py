@@ -2,12 +2,16 @@
 
 Each variant trains the `train_video` stage with some model switches changed and is
 scored on the same query / gallery; the frame-average (SPReID-style) baseline of
-table 3 is the fine-tuned frame model itself, averaged over the tracklet.
+table 3 is the fine-tuned frame model itself, averaged over the tracklet. Variants that
+build the same model (tables 2 and 4 share their full model) are trained and scored
+once and reported under each name.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import json
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +19,9 @@ from typing import Callable, ContextManager, Sequence
 
 from ..config import ModelConfig, Params
 from ..engine import MetricLogger, NullLogger
-from .common import atomic_write_text, load_model, read_configured, resolve_device, set_threads
+from ..models import MODELS
+from .common import (atomic_write_text, load_model, read_configured, resolve_device,
+                     saved_input_spec, set_threads)
 from .evaluate import rank_metrics
 from .train import train_reid
 
@@ -64,25 +70,40 @@ def run_ablation(
     index = read_configured(params.data.video)
     stage = params.train_video
     rows = []
+    scored: dict[str, dict[str, float]] = {}  # model identity -> metrics
     for name in variants:
         with (run_context(name) if run_context else nullcontext(NullLogger())) as logger:
             overrides = VARIANTS[name]
             if overrides is None:  # table 3: the fine-tuned frame model, frame-averaged
                 model_path = Path(stage.model.kwargs["extractor_checkpoint"])
+                key = f"file:{model_path}"
             else:
                 variant = dataclasses.replace(stage, model=ModelConfig(
                     stage.model.name, {**stage.model.kwargs, **overrides}))
-                slug = _slug(name)
-                model_path = train_reid(variant, params.data.video, params.runtime,
-                                        Path(work_dir) / "models" / slug,
-                                        Path(work_dir) / "checkpoints" / slug, logger).model_path
-            model, saved = load_model(model_path)
-            metrics, _ = rank_metrics(model, index, params, saved["input"]["clip_len"], device,
-                                      rerank=False)
-            logger.log_metrics(metrics)
-            rows.append(AblationRow(name, metrics))
+                key = model_identity(variant.model)
+            if key not in scored:
+                if overrides is not None:
+                    slug = _slug(name)
+                    model_path = train_reid(variant, params.data.video, params.runtime,
+                                            Path(work_dir) / "models" / slug,
+                                            Path(work_dir) / "checkpoints" / slug,
+                                            logger).model_path
+                model, saved = load_model(model_path)
+                scored[key], _ = rank_metrics(model, index, params,
+                                              saved_input_spec(saved, stage.input), device,
+                                              rerank=False)
+            logger.log_metrics(scored[key])
+            rows.append(AblationRow(name, dict(scored[key])))
     atomic_write_text(report_path, ablation_table(rows))
     return rows
+
+
+def model_identity(model: ModelConfig) -> str:
+    """The model name with every builder argument (defaults filled in): two configs with
+    the same identity build the same model, e.g. a switch set to its default value."""
+    args = inspect.signature(MODELS.get(model.name)).bind_partial(**model.kwargs)
+    args.apply_defaults()
+    return json.dumps([model.name, args.arguments], sort_keys=True, default=str)
 
 
 def ablation_table(rows: Sequence[AblationRow]) -> str:

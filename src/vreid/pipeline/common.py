@@ -17,6 +17,7 @@ from ..data.index import ReIDIndex
 from ..data.readers import DATASETS, read_dataset
 from ..data.split import validation_split
 from ..engine.checkpoint import atomic_torch_save, load_checkpoint
+from ..engine.scoring import InputSpec
 from ..models import build_model
 
 
@@ -69,12 +70,36 @@ def save_model(path: str | Path, model: nn.Module, model_cfg: ModelConfig, num_c
             "model_name": model_cfg.name,
             "model_kwargs": kwargs,
             "num_classes": num_classes,
-            "input": {"height": input_cfg.height, "width": input_cfg.width,
-                      "clip_len": input_cfg.clip_len},
+            "input": _spec_dict(input_spec(input_cfg)),
             "state_dict": model.state_dict(),
         },
         path,
     )
+
+
+def input_spec(input_cfg: InputConfig) -> InputSpec:
+    """The input a stage trains with (normalisation: `build_transform`'s ImageNet default)."""
+    return InputSpec(input_cfg.height, input_cfg.width, input_cfg.clip_len)
+
+
+def _spec_dict(spec: InputSpec) -> dict[str, Any]:
+    return {"height": spec.height, "width": spec.width, "clip_len": spec.clip_len,
+            "mean": list(spec.mean), "std": list(spec.std)}
+
+
+def saved_input_spec(saved: dict[str, Any], fallback: InputConfig) -> InputSpec:
+    """The input a model file was trained with (its `input` entry).
+
+    Keys a file lacks fall back explicitly: height / width / clip_len to `fallback` (the
+    stage config the file came from; every file `save_model` wrote has them), mean / std
+    to ImageNet's (the only normalisation vreid trained with before files recorded it).
+    """
+    inp = saved.get("input") or {}
+    default = InputSpec(fallback.height, fallback.width, fallback.clip_len)
+    return InputSpec(int(inp.get("height", default.height)), int(inp.get("width", default.width)),
+                     int(inp.get("clip_len", default.clip_len)),
+                     tuple(float(v) for v in inp.get("mean", default.mean)),
+                     tuple(float(v) for v in inp.get("std", default.std)))
 
 
 def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:

@@ -16,11 +16,12 @@ import numpy as np
 
 from ..config import MetadataConfig, Params
 from ..data.index import ReIDIndex
-from ..engine import MetricLogger, NullLogger
-from ..eval import compute_distance, evaluate_rank
+from ..engine import MetricLogger, NullLogger, score_index
+from ..eval import evaluate_rank
 from ..eval.metadata import MetadataError, PruneResult, SensorTrack, prune_gallery
-from .common import atomic_write_json, load_model, read_configured, resolve_device, set_threads
-from .evaluate import query_gallery_features, query_gallery_ids, saved_clip_len
+from .common import (atomic_write_json, load_model, read_configured, resolve_device,
+                     saved_input_spec, set_threads)
+from .evaluate import query_gallery_ids
 
 REPORT = "metadata_metrics.json"
 
@@ -87,10 +88,9 @@ def evaluate_metadata(params: Params, model_path: str | Path = "models/train_vid
     index = read_configured(params.data.egoreid)
     pruned = prune_index(index, params.metadata)  # sensor problems fail before any feature work
     model, saved = load_model(model_path)
-    clip_len = saved_clip_len(saved, params)
-    qf, gf = query_gallery_features(model, index, params, clip_len,
-                                    resolve_device(params.runtime.device))
-    dist = compute_distance(qf, gf, metric=ev.metric).numpy()
+    dist = score_index(model, index, ev, saved_input_spec(saved, params.train_video.input),
+                       device=resolve_device(params.runtime.device),
+                       num_workers=params.runtime.num_workers).query_gallery.numpy()
     ids = query_gallery_ids(index)
     metrics: dict[str, float] = {}
     for prefix, mask in (("", None), ("metadata_", pruned.mask)):

@@ -93,13 +93,11 @@ def git_commit(cwd: str | Path | None = None) -> str:
 
 def evaluation_fingerprint(p: Params, index: Any) -> str:
     """What promotion's numbers depend on besides the model: the query and gallery
-    tracklets and the evaluation settings."""
+    tracklets and the evaluation settings (the input size is the model file's own)."""
     from ..pipeline.fingerprint import fingerprint, tracklets_fingerprint
 
-    inp = p.train_video.input
     return fingerprint(tracklets_fingerprint(index.query, index.root),
-                       tracklets_fingerprint(index.gallery, index.root),
-                       p.eval, {"height": inp.height, "width": inp.width})
+                       tracklets_fingerprint(index.gallery, index.root), p.eval)
 
 
 def decide(metric: str, margin: float, challenger: Mapping[str, float],

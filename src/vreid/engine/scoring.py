@@ -1,0 +1,151 @@
+"""Scoring a re-ID index with a model: the model says how a tracklet is encoded and how
+two encodings compare; `score_index` returns the distance matrices that evaluation
+(`evaluate_rank`, its `gallery_mask`), re-ranking, promotion and tuning all take.
+
+A model opts in by defining `tracklet_scoring(metric) -> TrackletScoring` (`metric` is
+the configured `eval.metric`, which it may ignore); without it a tracklet is the mean of
+its clip embeddings compared with `compute_distance(metric)`, exactly the evaluation
+code before scoring moved here. An encoder may return any encoding its scorer takes
+(a [N, D] tensor, a list of [n_clips, D] sets, ...); a scorer returns [N, M] float32
+distances, smaller = more alike (a similarity s is returned as e.g. 1 - s). A metric
+fitted on training features (paper 003's XQDA) is a scorer over a model buffer, so the
+model file carries it.
+
+A costly pairwise scorer (paper 002's learned clip-pair similarity) runs as a second
+stage over a cheap distance's top-K per row: `TopKRefinedScorer`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, Sequence
+
+import torch
+from torch import nn
+
+from ..data.clip_dataset import TrackletFrames
+from ..data.index import Tracklet
+from ..models.inputs import InputSpec
+from ..eval.distance import compute_distance
+from .features import extract_clip_sets, extract_features
+
+
+class Encoder(Protocol):
+    def encode(self, model: nn.Module, tracklets: TrackletFrames, clip_len: int,
+               batch_size: int, device: torch.device | str, num_workers: int) -> Any: ...
+
+
+class Scorer(Protocol):
+    def distance(self, a: Any, b: Any) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class MeanClipEncoder:
+    """A tracklet is the mean of its clip embeddings: [N, D]."""
+
+    def encode(self, model, tracklets, clip_len, batch_size, device, num_workers):
+        return extract_features(model, tracklets, clip_len, batch_size, device, num_workers)
+
+
+@dataclass(frozen=True)
+class ClipSetEncoder:
+    """A tracklet is the set of its clip embeddings: a list of [n_clips, D]."""
+
+    def encode(self, model, tracklets, clip_len, batch_size, device, num_workers):
+        return extract_clip_sets(model, tracklets, clip_len, batch_size, device, num_workers)
+
+
+@dataclass(frozen=True)
+class MetricScorer:
+    """A fixed metric between [N, D] encodings (squared euclidean or 1 - cos)."""
+
+    metric: str = "euclidean"
+
+    def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return compute_distance(a, b, metric=self.metric)
+
+
+class PairScorer(Protocol):
+    def pair_distance(self, a: Any, b: Any, pairs: torch.Tensor) -> torch.Tensor:
+        """[P] distances of (a[i], b[j]) for the rows (i, j) of `pairs` [P, 2]."""
+
+
+@dataclass(frozen=True)
+class TopKRefinedScorer:
+    """`cheap` for every pair, `costly` only for each row's `top_k` nearest by `cheap`.
+
+    Per row, the refined items rank first in the costly order; every other item ranks
+    behind them in its cheap order (shifted past the row's largest refined distance).
+    """
+
+    cheap: Scorer
+    costly: PairScorer
+    top_k: int
+
+    def distance(self, a: Any, b: Any) -> torch.Tensor:
+        if self.top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {self.top_k}")
+        d = self.cheap.distance(a, b)
+        near = torch.sort(d, dim=1, stable=True).indices[:, : self.top_k]  # [N, k]
+        rows = torch.arange(d.shape[0], device=d.device).unsqueeze(1).expand_as(near)
+        pairs = torch.stack([rows.flatten(), near.flatten()], dim=1)
+        refined = self.costly.pair_distance(a, b, pairs).float().view_as(near)
+        out = d - d.gather(1, near[:, -1:]) + refined.max(1, keepdim=True).values + 1.0
+        return out.scatter_(1, near, refined)
+
+
+@dataclass(frozen=True)
+class TrackletScoring:
+    encoder: Encoder
+    scorer: Scorer
+
+
+def model_scoring(model: nn.Module, metric: str) -> TrackletScoring:
+    """The model's own `tracklet_scoring(metric)`, else the mean-embedding default."""
+    own = getattr(model, "tracklet_scoring", None)
+    if own is None:
+        return TrackletScoring(MeanClipEncoder(), MetricScorer(metric))
+    scoring = own(metric)
+    if not isinstance(scoring, TrackletScoring):
+        raise TypeError(f"{type(model).__name__}.tracklet_scoring must return a "
+                        f"TrackletScoring, got {type(scoring).__name__}")
+    return scoring
+
+
+class ScoringSettings(Protocol):
+    """What `score_index` reads of its config (`vreid.config.EvalConfig` has both)."""
+
+    metric: str
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class IndexScores:
+    """Distances [Q, G]; with `within=True` also [Q, Q] and [G, G] (re-ranking's inputs)."""
+
+    query_gallery: torch.Tensor
+    query_query: torch.Tensor | None = None
+    gallery_gallery: torch.Tensor | None = None
+
+
+class QueryGallery(Protocol):
+    """What `score_index` reads of an index (`vreid.data.index.ReIDIndex` has both)."""
+
+    query: Sequence[Tracklet]
+    gallery: Sequence[Tracklet]
+
+
+def score_index(model: nn.Module, index: QueryGallery, cfg: ScoringSettings, spec: InputSpec,
+                *, device: torch.device | str = "cpu", num_workers: int = 0,
+                within: bool = False) -> IndexScores:
+    """Encode the query then the gallery tracklets at `spec` and compare them with the
+    model's scoring (`model_scoring`); `within` adds query-query and gallery-gallery."""
+    scoring = model_scoring(model, cfg.metric)
+    transform = spec.eval_transform()
+    q, g = (scoring.encoder.encode(model, TrackletFrames(split, transform), spec.clip_len,
+                                   cfg.batch_size, device, num_workers)
+            for split in (index.query, index.gallery))
+    distance = scoring.scorer.distance
+    if not within:
+        return IndexScores(distance(q, g))
+    return IndexScores(distance(q, g), distance(q, q), distance(g, g))

@@ -1,0 +1,50 @@
+"""Scoring a model file: at the file's own input spec, whatever train_video says."""
+
+from vreid.config import InputConfig, ModelConfig, load_params
+from vreid.models import build_model
+from vreid.pipeline import evaluate as evaluate_module
+from vreid.pipeline.common import load_model, read_configured, resolve_device, save_model
+from vreid.pipeline.evaluate import score_model
+
+
+def test_each_model_file_is_scored_at_its_own_input_size(in_prepared, tmp_path, monkeypatch):
+    seen: dict[str, set] = {}
+
+    def recording_load(path):
+        model, saved = load_model(path)
+        shapes = seen.setdefault(str(path), set())
+        model.register_forward_pre_hook(lambda _m, args: shapes.add(tuple(args[0].shape[1:])))
+        return model, saved
+
+    monkeypatch.setattr(evaluate_module, "load_model", recording_load)
+    p = load_params("params.yaml")
+    assert (p.train_video.input.height, p.train_video.input.width) == (32, 16)
+    index = read_configured(p.data.video)
+    files = {}
+    for name, inp in (("small", InputConfig(32, 16, 2)), ("large", InputConfig(48, 24, 3))):
+        files[name] = tmp_path / f"{name}.pt"
+        save_model(files[name], build_model("resnet_tap", num_classes=4, depth=18),
+                   ModelConfig("resnet_tap", {"depth": 18}), 4, inp)
+        metrics, _, _ = score_model(p, files[name], index, resolve_device("cpu"))
+        assert 0.0 <= metrics["mAP"] <= 1.0
+    assert seen[str(files["small"])] == {(2, 3, 32, 16)}
+    assert seen[str(files["large"])] == {(3, 3, 48, 24)}
+
+
+def test_evaluate_scores_the_untrained_twin_at_the_model_files_size(in_prepared, tmp_path,
+                                                                     monkeypatch):
+    specs = []
+    real = evaluate_module.rank_metrics
+
+    def recording(model, index, params, spec, device, rerank):
+        specs.append(spec)
+        return real(model, index, params, spec, device, rerank)
+
+    monkeypatch.setattr(evaluate_module, "rank_metrics", recording)
+    path = tmp_path / "model.pt"
+    save_model(path, build_model("resnet_tap", num_classes=4, depth=18),
+               ModelConfig("resnet_tap", {"depth": 18}), 4, InputConfig(40, 20, 3))
+    out = evaluate_module.evaluate(load_params("params.yaml"), path, tmp_path / "reports")
+    assert [(s.height, s.width, s.clip_len) for s in specs] == [(40, 20, 3)] * 2
+    assert out.untrained_cmc is not None and "rr_mAP" in out.metrics
+    assert "untrained_rr_mAP" not in out.metrics  # the twin is scored without re-ranking

@@ -1,9 +1,9 @@
 """Validation reports: a JSON file for machines and a markdown summary for people.
 
-Both files are written atomically: each goes to a temporary file in its target
-directory, and only once both are complete are they moved into place with
-``os.replace``.  A failure while writing leaves any earlier report untouched
-and no temporary file behind.  Reports hold no timestamps or timings, so the
+Both files are written atomically (``vreid.atomic``): each goes to a temporary file
+in its target directory, and only once both are complete are they moved into place.
+A failure while writing leaves any earlier report untouched and no temporary file
+behind.  Reports hold no timestamps or timings, so the
 same data gives byte-identical reports.
 """
 
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from typing import TYPE_CHECKING, Any, Sequence
+
+from ..atomic import atomic_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from .suite import ValidationResult
@@ -91,17 +92,6 @@ def render_markdown(results: Sequence["ValidationResult"], *, max_listed: int = 
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def _temp_in(path: str) -> tuple[Any, str]:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports are meant to be read
-    except OSError:
-        pass
-    return os.fdopen(fd, "w", encoding="utf-8"), tmp
-
-
 def write_report(
     results: Sequence["ValidationResult"],
     json_path: str | os.PathLike[str],
@@ -114,30 +104,8 @@ def write_report(
     Parent directories are created.  The JSON holds every offending line each
     check kept; the markdown lists the first ``max_listed`` per failed check.
     """
-    json_path, md_path = os.fspath(json_path), os.fspath(md_path)
     payload = report_dict(results)
     markdown = render_markdown(results, max_listed=max_listed)
-    temps: list[str] = []
-    try:
-        handle, tmp = _temp_in(json_path)
-        temps.append(tmp)
-        with handle:
-            json.dump(payload, handle, indent=2, sort_keys=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        handle, tmp = _temp_in(md_path)
-        temps.append(tmp)
-        with handle:
-            handle.write(markdown)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temps[0], json_path)
-        os.replace(temps[1], md_path)
-        temps.clear()
-    finally:
-        for tmp in temps:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
+    with atomic_path(md_path) as md_tmp, atomic_path(json_path) as json_tmp:
+        json_tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        md_tmp.write_text(markdown, encoding="utf-8")

@@ -14,6 +14,7 @@ import os
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..atomic import atomic_path
+from ..markdown import markdown_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from .suite import ValidationResult
@@ -34,10 +35,6 @@ def report_dict(results: Sequence["ValidationResult"]) -> dict[str, Any]:
     }
 
 
-def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def _code(text: str) -> str:
     fence = "``" if "`" in text else "`"
     pad = " " if text.startswith("`") or text.endswith("`") else ""
@@ -53,13 +50,12 @@ def render_markdown(results: Sequence["ValidationResult"], *, max_listed: int = 
     out.append(f"Overall: **{verdict}** ({len(results) - len(failed)} of {len(results)} datasets passed)")
     out.append("")
     if results:
-        out += ["| Dataset | Kind | Rows | Files | Failed checks | Result |", "|---|---|---:|---:|---|---|"]
-        for r in results:
-            names = ", ".join(c.name for c in r.failed_checks) or "-"
-            out.append(
-                f"| {_cell(r.dataset)} | {r.kind} | {r.num_rows} | {r.num_files} | {_cell(names)} | "
-                f"{'pass' if r.success else '**FAIL**'} |"
-            )
+        out.append(markdown_table(
+            ["Dataset", "Kind", "Rows", "Files", "Failed checks", "Result"],
+            [[r.dataset, r.kind, r.num_rows, r.num_files,
+              ", ".join(c.name for c in r.failed_checks) or "-", "pass" if r.success else "**FAIL**"]
+             for r in results],
+            right=("Rows", "Files")))
         out.append("")
 
     for r in results:
@@ -74,11 +70,11 @@ def render_markdown(results: Sequence["ValidationResult"], *, max_listed: int = 
         if r.params.get("root"):
             out.append(f"Root: {_code(str(r.params['root']))}; paths below are relative to it.")
         out.append("")
-        out += ["| Check | Result | Unexpected | What it checks |", "|---|---|---:|---|"]
-        for c in r.checks:
-            out.append(
-                f"| {c.name} | {'pass' if c.success else '**FAIL**'} | {c.unexpected_count} | {_cell(c.description)} |"
-            )
+        out.append(markdown_table(
+            ["Check", "Result", "Unexpected", "What it checks"],
+            [[c.name, "pass" if c.success else "**FAIL**", c.unexpected_count, c.description]
+             for c in r.checks],
+            right=("Unexpected",)))
         out.append("")
         for c in r.failed_checks:
             total = max(c.offending_total, len(c.offending))

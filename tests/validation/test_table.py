@@ -112,3 +112,19 @@ def test_frames_already_joined_with_a_relative_root(tmp_path, monkeypatch, helpe
     assert not file_table(ReIDIndex("rel", "data/mars", [joined, empty], [], []))["missing"].any()
     assert df.loc[0, "name"] == "bbox_train/0001/0001C1T0001F001.jpg"
     assert df.loc[1, "name"] == "train tracklet #1 (pid 1, cam 0, row 7)"
+
+
+def test_sensor_table_one_row_per_sample_with_file_and_line(tmp_path):
+    import pytest
+
+    from vreid.data.index import DatasetFormatError
+    from vreid.validation.table import sensor_table
+
+    from .test_suite import write_sensor_logs
+
+    with pytest.raises(DatasetFormatError, match=r"no sensors/\*\.csv under"):
+        sensor_table(str(tmp_path))
+    df = sensor_table(write_sensor_logs(str(tmp_path), n=3, time_s=(2, 0.5)))
+    assert df[["file", "line", "name"]].values.tolist()[2:4] == [
+        ["sensors/cam1.csv", 4, "sensors/cam1.csv:4"], ["sensors/cam2.csv", 2, "sensors/cam2.csv:2"]]
+    assert df["time_increases"].tolist() == [True, True, True, True, True, False]

@@ -28,9 +28,11 @@ __all__ = [
     "Check",
     "reid_checks",
     "parsing_checks",
+    "sensor_checks",
     "run_checks",
     "validate_reid",
     "validate_parsing",
+    "validate_sensor_logs",
 ]
 
 #: at most this many offending lines are kept per check (the count is kept in full).
@@ -256,6 +258,66 @@ def parsing_checks(num_classes: int) -> list[Check]:
     ]
 
 
+#: faster than any walking or running camera holder: a GPS speed above it is a glitch.
+MAX_SPEED_MPS = 15.0
+
+
+def sensor_checks(max_speed_mps: float = MAX_SPEED_MPS) -> list[Check]:
+    """The EgoReID sensor-log suite (vreid.data.sensors): every field present, time
+    increasing within each file, position, heading and speed in plausible ranges."""
+    from vreid.data.sensors import SENSOR_COLUMNS
+
+    def absent(r) -> list[str]:
+        empty = [c for c in SENSOR_COLUMNS if r[c] != r[c]]  # NaN != NaN
+        return [f"{r['name']}: empty or NaN field(s) {empty}"]
+
+    return [
+        Check(
+            "sensor_values_present",
+            "every sensor field of every sample is a number (no empty field, no NaN)",
+            tuple(("ExpectColumnValuesToNotBeNull", {"column": c}) for c in SENSOR_COLUMNS),
+            "samples",
+            describe_row=absent,
+        ),
+        Check(
+            "sensor_time_increasing",
+            "time_s increases from each sample to the next within a file",
+            (("ExpectColumnValuesToBeInSet", {"column": "time_increases", "value_set": [True]}),),
+            "samples",
+            describe_row=lambda r: [f"{r['name']}: time_s {r['time_s']} is not after the "
+                                    "previous sample's"],
+        ),
+        Check(
+            "sensor_position_in_range",
+            "latitude in [-90, 90] and longitude in [-180, 180] degrees",
+            (
+                ("ExpectColumnValuesToBeBetween", {"column": "latitude_deg", "min_value": -90, "max_value": 90}),
+                ("ExpectColumnValuesToBeBetween", {"column": "longitude_deg", "min_value": -180, "max_value": 180}),
+            ),
+            "samples",
+            describe_row=lambda r: [f"{r['name']}: latitude {r['latitude_deg']}, longitude "
+                                    f"{r['longitude_deg']} outside [-90, 90] / [-180, 180]"],
+        ),
+        Check(
+            "sensor_heading_in_range",
+            "heading in [0, 360) degrees",
+            (("ExpectColumnValuesToBeBetween", {"column": "heading_deg", "min_value": 0, "max_value": 360,
+                                                "strict_max": True}),),
+            "samples",
+            describe_row=lambda r: [f"{r['name']}: heading {r['heading_deg']} outside [0, 360)"],
+        ),
+        Check(
+            "sensor_speed_plausible",
+            f"speed in [0, {max_speed_mps:g}] m/s",
+            (("ExpectColumnValuesToBeBetween", {"column": "speed_mps", "min_value": 0,
+                                                "max_value": max_speed_mps}),),
+            "samples",
+            describe_row=lambda r: [f"{r['name']}: speed {r['speed_mps']} m/s outside "
+                                    f"[0, {max_speed_mps:g}]"],
+        ),
+    ]
+
+
 # --------------------------------------------------------------------------- running
 
 
@@ -443,5 +505,29 @@ def validate_parsing(
         rows_per_split=_rows_per_split(df, PARSING_SPLITS),
         num_files=num_files,
         params={"num_classes": int(num_classes), "root": str(index.root)},
+        seconds=time.perf_counter() - start,
+    )
+
+
+def validate_sensor_logs(root: str, *, dataset: str = "egoreid sensors",
+                         max_speed_mps: float = MAX_SPEED_MPS) -> ValidationResult:
+    """Check the EgoReID sensor logs under ``root`` (``sensors/*.csv``), one row per
+    sample: a failing check names the file and line."""
+    from .table import sensor_table
+
+    start = time.perf_counter()
+    df = sensor_table(root)
+    checks = run_checks({"samples": df}, sensor_checks(max_speed_mps),
+                        suite_name=_suite_name("sensors", dataset))
+    per_file = df["file"].value_counts(sort=False).to_dict()
+    return ValidationResult(
+        dataset=dataset,
+        kind="sensors",
+        success=all(c.success for c in checks),
+        checks=checks,
+        num_rows=len(df),
+        rows_per_split={f: int(n) for f, n in per_file.items()},
+        num_files=len(per_file),
+        params={"max_speed_mps": max_speed_mps, "root": str(root)},
         seconds=time.perf_counter() - start,
     )

@@ -350,3 +350,38 @@ def parsing_tables(index: "ParsingIndex", *,
         df[col] = df[col].astype("float64")
     df["sizes_agree"] = df["sizes_agree"].astype(object)
     return df, _files_frame(files)
+
+
+# --------------------------------------------------------------------------- sensor logs
+
+
+def sensor_table(root: str) -> "pd.DataFrame":
+    """One row per sample of every EgoReID sensor log (``<root>/sensors/*.csv``): ``file``
+    (relative to ``root``), ``line`` (in the file), ``name`` (``file:line``), the
+    columns of :data:`vreid.data.sensors.SENSOR_COLUMNS` (NaN where a field is empty)
+    and ``time_increases`` (False where time_s is not above the previous sample's)."""
+    import glob
+
+    import numpy as np
+    import pandas as pd
+
+    from vreid.data.index import DatasetFormatError
+    from vreid.data.readers._common import natural_key
+    from vreid.data.sensors import SENSOR_COLUMNS, parse_sensor_csv
+
+    root = os.fspath(root)
+    paths = sorted(glob.glob(os.path.join(root, "sensors", "*.csv")), key=natural_key)
+    if not paths:
+        raise DatasetFormatError(f"missing sensor logs: no sensors/*.csv under {root!r}")
+    parts = []
+    for path in paths:
+        cols = parse_sensor_csv(path)
+        part = pd.DataFrame(cols, columns=list(SENSOR_COLUMNS))
+        shown = _display(root, path)
+        part.insert(0, "file", shown)
+        part.insert(1, "line", np.arange(2, len(part) + 2))  # line 1 is the header
+        part.insert(2, "name", [f"{shown}:{n}" for n in part["line"]])
+        t = part["time_s"].to_numpy()
+        part["time_increases"] = np.concatenate([[True], t[1:] > t[:-1]])
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)

@@ -12,7 +12,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: install run test lock
+.PHONY: install run test test-fast lock
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ run: install
 # Install, then the test suite (slow end-to-end tests: `pytest -m slow`).
 test: install
 	$(BIN)/python -m pytest -q -m "not slow" --durations=15
+
+# The suite without the integration tests (real dvc repro, Prefect server, PostgreSQL,
+# Ray head): the developer's loop.
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow and not integration" --durations=15
 
 # Refresh the pinned versions after changing dependencies in pyproject.toml.
 lock: install

@@ -1,3 +1,4 @@
+import pytest
 from typer.testing import CliRunner
 
 from vreid.cli import app
@@ -28,6 +29,19 @@ def test_missing_dataset_is_one_readable_error(tmp_path):
     out = runner.invoke(app, ["validate", "--params", str(params)])
     assert out.exit_code == 1
     assert "nowhere" in out.output and "Traceback" not in out.output
+
+
+@pytest.mark.parametrize("args, env", [(["--debug"], {}), ([], {"VREID_DEBUG": "1"})])
+def test_debug_shows_the_traceback_behind_the_one_line_error(tmp_path, args, env):
+    bad = tmp_path / "params.yaml"
+    bad.write_text("runtime:\n  epocs: 1\n")
+    out = runner.invoke(app, [*args, "validate", "--params", str(bad)], env=env)
+    assert out.exit_code == 1
+    assert "error:" in out.stdout and "epocs" in out.stdout  # the one line is still there
+    assert out.stderr.startswith("Traceback (most recent call last):")
+    assert "load_params" in out.stderr and "ConfigError" in out.stderr
+    quiet = runner.invoke(app, ["validate", "--params", str(bad)], env={"VREID_DEBUG": "0"})
+    assert quiet.exit_code == 1 and quiet.stderr == ""
 
 
 def test_export_of_a_missing_model_is_one_readable_error(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import traceback
 from pathlib import Path
 
 import typer
@@ -19,6 +20,14 @@ console = Console()
 
 ParamsOption = typer.Option(Path("params.yaml"), "--params", "-p", help="Hyper-parameter file.")
 ResumeOption = typer.Option(True, help="Resume from the last matching checkpoint.")
+_options = {"debug": False}  # set on every invocation by the callback below
+
+
+@app.callback()
+def options(debug: bool = typer.Option(False, "--debug", envvar="VREID_DEBUG",
+                                       help="Print the full traceback behind a one-line error.")
+            ) -> None:
+    _options["debug"] = debug
 
 
 def _params(path: Path) -> Params:
@@ -30,6 +39,8 @@ def _params(path: Path) -> Params:
 
 
 def _fail(message: str) -> None:
+    if _options["debug"] and sys.exc_info()[1] is not None:
+        typer.echo(traceback.format_exc(), err=True, nl=False)  # the error being handled
     console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code=1)
 

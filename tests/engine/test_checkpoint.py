@@ -1,4 +1,6 @@
+import os
 import pickle
+import stat
 
 import pytest
 import torch
@@ -12,6 +14,15 @@ def test_roundtrip_weights_only(tmp_path):
     assert load_checkpoint(path)["w"].sum() == 2
     assert list(path.parent.iterdir()) == [path]  # no temp file left
     assert latest_checkpoint(path.parent) == path
+
+
+def test_checkpoint_gets_normal_file_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_torch_save({"w": torch.ones(1)}, tmp_path / "m.pt")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "m.pt").stat().st_mode) == 0o644  # not mkstemp's 0600
 
 
 def test_failed_save_keeps_previous(tmp_path, monkeypatch):

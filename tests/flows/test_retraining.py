@@ -28,6 +28,7 @@ def test_unreadable_state_file_is_named(tmp_path):
         read_state(bad)
 
 
+@pytest.mark.integration  # the whole flow through a Prefect API server
 def test_retrains_promotes_then_skips_unchanged_data_and_keeps_a_champion_not_beaten(
         first_run, flow_work):
     state_path = flow_work / "reports/retraining_state.json"

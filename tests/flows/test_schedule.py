@@ -191,6 +191,7 @@ def served_work(prepared, tmp_path, tiny_params_writer, monkeypatch):
     return work
 
 
+@pytest.mark.integration  # a Prefect server and `vreid schedule` as subprocesses
 def test_served_deployment_runs_on_schedule_and_skips_unchanged_data(prefect_server,
                                                                     served_work, tmp_path):
     """Quick variant: the data's fingerprint is already in the state file, so the scheduled

@@ -8,6 +8,8 @@ import vreid.pipeline.validate as validate_module
 from vreid.config import ConfigError, Params
 from vreid.flows.tasks import validate_task
 
+pytestmark = pytest.mark.integration  # a Prefect API server (prefect_api)
+
 
 def run_validate_in_flow(outcomes, monkeypatch):
     """Run the validate task (no retry delay, no cache) with a stage function that raises

@@ -2,9 +2,12 @@
 MLflow runs carry the Prefect flow run id and URL."""
 
 import mlflow
+import pytest
 import yaml
 
 from vreid.flows.training import training_flow
+
+pytestmark = pytest.mark.integration  # the whole flow through a Prefect API server
 
 STAGES = ["prepare", "validate", "pretrain_parsing", "pretrain_image", "finetune_image",
           "train_video", "evaluate", "evaluate_metadata", "export", "benchmark", "tune"]

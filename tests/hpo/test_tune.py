@@ -32,6 +32,7 @@ def local_ray():
     ray.shutdown()
 
 
+@pytest.mark.integration  # a local Ray, two trials, then a resume
 def test_tiny_search_writes_best_params_logs_children_and_resumes(tune_env, local_ray):
     work, tmp = tune_env
     p = tiny_tune_params(work, tmp)

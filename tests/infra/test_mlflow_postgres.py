@@ -20,9 +20,9 @@ from vreid.tracking.stages import pipeline_key, run_train_stage
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.integration, pytest.mark.skipif(
     not (PG_BIN / "initdb").is_file() or shutil.which("curl") is None,
-    reason=f"needs PostgreSQL 15 binaries in {PG_BIN} and curl")
+    reason=f"needs PostgreSQL 15 binaries in {PG_BIN} and curl")]
 
 
 def _free_port() -> int:

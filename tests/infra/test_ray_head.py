@@ -17,6 +17,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "infra" / "ray-head.sh"
 
+pytestmark = pytest.mark.integration  # starts a Ray head
+
 
 def _free_port() -> int:
     with socket.socket() as s:

@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
+
+pytestmark = pytest.mark.integration  # a real `dvc repro` of the whole graph
 
 REPO = Path(__file__).resolve().parents[2]
 STAGES = ("prepare", "validate", "pretrain_parsing", "pretrain_image", "finetune_image",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -63,7 +64,7 @@ def test_failed_write_keeps_old_report_and_leaves_no_temp(tmp_path, monkeypatch)
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(json, "dump", boom)
+    monkeypatch.setattr(json, "dumps", boom)
     with pytest.raises(RuntimeError, match="disk on fire"):
         write_report([_result(ok=False)], jp, mp)
     assert jp.read_bytes() == old_json and mp.read_bytes() == old_md
@@ -74,16 +75,14 @@ def test_failure_in_second_file_keeps_both_old_files(tmp_path, monkeypatch):
     jp, mp = tmp_path / "validation.json", tmp_path / "validation.md"
     write_report([_result(ok=True)], jp, mp)
     old_json, old_md = jp.read_bytes(), mp.read_bytes()
-    real_fsync = os.fsync
-    calls = []
+    real_write_text = Path.write_text
 
-    def flaky_fsync(fd):
-        calls.append(fd)
-        if len(calls) == 2:  # the markdown temp file
+    def full_disk_for_markdown(self, text, **kwargs):
+        if self.name.startswith(".validation.md."):  # the markdown temp file
             raise OSError("no space left on device")
-        real_fsync(fd)
+        return real_write_text(self, text, **kwargs)
 
-    monkeypatch.setattr(os, "fsync", flaky_fsync)
+    monkeypatch.setattr(Path, "write_text", full_disk_for_markdown)
     with pytest.raises(OSError, match="no space"):
         write_report([_result(ok=False)], jp, mp)
     assert jp.read_bytes() == old_json and mp.read_bytes() == old_md

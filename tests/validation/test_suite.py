@@ -220,3 +220,61 @@ def test_empty_reid_index_fails_only_splits_check():
     assert sorted(result.check("splits_non_empty").offending) == [
         "split 'gallery': no tracklets", "split 'query': no tracklets", "split 'train': no tracklets",
     ]  # fmt: skip
+
+
+# --------------------------------------------------------------------------- sensor logs
+
+SENSOR_CHECKS = ["sensor_values_present", "sensor_time_increasing", "sensor_position_in_range",
+                 "sensor_heading_in_range", "sensor_speed_plausible"]
+
+
+def write_sensor_logs(root, n=6, **edits):
+    """Clean logs sensors/cam1.csv and cam2.csv; `edits` maps column -> (row, value) in cam2."""
+    import numpy as np
+
+    from vreid.data.sensors import SENSOR_COLUMNS, format_sensor_csv
+
+    os.makedirs(os.path.join(root, "sensors"), exist_ok=True)
+    for cam in (1, 2):
+        cols = {c: np.full(n, 0.5) for c in SENSOR_COLUMNS}
+        cols.update(time_s=np.arange(n, dtype=float), latitude_deg=np.full(n, 48.1),
+                    longitude_deg=np.full(n, 11.6), heading_deg=np.full(n, 359.5),
+                    speed_mps=np.full(n, 1.4))
+        if cam == 2:
+            for column, (row, value) in edits.items():
+                cols[column][row] = value
+        with open(os.path.join(root, "sensors", f"cam{cam}.csv"), "w") as fh:
+            fh.write(format_sensor_csv(cols))
+    return root
+
+
+def test_clean_sensor_logs_pass(tmp_path):
+    from vreid.validation import validate_sensor_logs
+
+    result = validate_sensor_logs(write_sensor_logs(str(tmp_path)))
+    assert [c.name for c in result.checks] == SENSOR_CHECKS
+    assert result.success and result.kind == "sensors" and result.num_rows == 12
+    assert result.rows_per_split == {"sensors/cam1.csv": 6, "sensors/cam2.csv": 6}
+
+
+@pytest.mark.parametrize("column, row, value, check, problem", [
+    ("gyro_y_radps", 2, float("nan"), "sensor_values_present",
+     "empty or NaN field(s) ['gyro_y_radps']"),
+    ("time_s", 3, 1.5, "sensor_time_increasing", "time_s 1.5 is not after the previous sample's"),
+    ("latitude_deg", 0, 91.0, "sensor_position_in_range",
+     "latitude 91.0, longitude 11.6 outside [-90, 90] / [-180, 180]"),
+    ("longitude_deg", 5, -181.0, "sensor_position_in_range",
+     "latitude 48.1, longitude -181.0 outside [-90, 90] / [-180, 180]"),
+    ("heading_deg", 1, 360.0, "sensor_heading_in_range", "heading 360.0 outside [0, 360)"),
+    ("speed_mps", 4, 40.0, "sensor_speed_plausible", "speed 40.0 m/s outside [0, 15]"),
+])
+def test_broken_sensor_log_fails_only_its_check_naming_file_and_line(tmp_path, column, row, value,
+                                                                    check, problem):
+    from vreid.validation import validate_sensor_logs
+
+    result = validate_sensor_logs(write_sensor_logs(str(tmp_path), **{column: (row, value)}))
+    assert [c.name for c in result.failed_checks] == [check]
+    failed = result.check(check)
+    assert failed.unexpected_count == 1
+    assert failed.offending == [f"sensors/cam2.csv:{row + 2}: {problem}"]  # line 1: the header
+    assert f"sensors/cam2.csv:{row + 2}: {problem}" in render_markdown([result])

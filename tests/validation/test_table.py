@@ -9,15 +9,17 @@ import os
 from PIL import ImageFile
 
 from vreid.data.index import ReIDIndex, Tracklet
-from vreid.validation.table import parsing_table, probe_files, reid_table
+from vreid.validation.table import file_table, parsing_table, parsing_tables, probe_files, reid_table
 
 
 def test_reid_table_clean(reid_index):
     df = reid_table(reid_index)
     assert list(df["split"]) == ["train"] * 4 + ["query"] * 2 + ["gallery"] * 4
     assert (df["num_frames"] == 2).all()
-    assert (df["missing_frames"] == 0).all() and (df["undecodable_frames"] == 0).all()
-    assert df["first_bad_file"].isna().all()
+    files = file_table(reid_index)
+    assert len(files) == 20 and not files["missing"].any() and not files["undecodable"].any()
+    assert files["problem"].isna().all()
+    assert files.loc[0, "name"] == "bbox_train/0001/0001C1T0001F001.jpg"
     assert not df["pid_in_both_train_and_test"].any()
     query = df[df["split"] == "query"]
     assert list(query["has_cross_camera_match"]) == [True, True]
@@ -37,12 +39,12 @@ def test_reid_table_flags_rows(reid_index, helpers):
         [shared, empty, *reid_index.gallery[2:]],
     )  # fmt: skip
     df = reid_table(index)
-    assert df.loc[0, "missing_frames"] == 1
-    assert df.loc[0, "first_bad_file"] == bad.frames[1]
-    assert df.loc[0, "first_bad_problem"] == "missing"
+    files = file_table(index)  # one row per frame: the bad ones name themselves
+    bad_rows = files[files["missing"] | files["undecodable"]]
+    assert bad_rows[["split", "position", "name", "missing", "problem"]].values.tolist() == [
+        ["train", 0, bad.frames[1], True, "missing"],
+        ["query", 0, reid_index.query[0].frames[0], False, "cannot decode (truncated)"]]
     q0 = df.index[df["split"] == "query"][0]
-    assert df.loc[q0, "undecodable_frames"] == 1
-    assert df.loc[q0, "undecodable_list"].endswith("cannot decode (truncated)")
     assert df.loc[q0, "has_cross_camera_match"] is False  # pid 3's only other-cam gallery row became pid 1
     both = df[df["pid_in_both_train_and_test"]]
     assert set(both["pid"]) == {1} and set(both["split"]) == {"train", "gallery"}
@@ -83,9 +85,11 @@ def test_parsing_table(parsing_index, helpers, tmp_path):
     assert (df["image_width"] == 6).all() and (df["image_height"] == 10).all()
 
     os.remove(os.path.join(parsing_index.root, parsing_index.val[1].label))
-    df = parsing_table(parsing_index)
+    df, files = parsing_tables(parsing_index)
     row = df.iloc[4]
-    assert row["missing_files"] == 1 and row["first_bad_file"] == "val_segmentations/00001.png"
+    assert files["missing"].tolist() == [False] * 9 + [True]  # image, label of each pair
+    assert files.iloc[9][["split", "position", "name", "problem"]].tolist() == \
+        ["val", 1, "val_segmentations/00001.png", "missing"]
     assert math.isnan(row["label_min"]) and row["sizes_agree"] is None
 
 
@@ -95,7 +99,7 @@ def test_absolute_paths_outside_root_are_kept(tmp_path, helpers):
     index = ReIDIndex("abs", str(tmp_path / "root"), [absolute], [], [])
     df = reid_table(index)
     assert df.loc[0, "name"] == absolute.frames[0]
-    assert df.loc[0, "missing_frames"] == 0
+    assert not file_table(index)["missing"].any()
 
 
 def test_frames_already_joined_with_a_relative_root(tmp_path, monkeypatch, helpers):
@@ -105,6 +109,22 @@ def test_frames_already_joined_with_a_relative_root(tmp_path, monkeypatch, helpe
     joined = dataclasses.replace(t, frames=tuple(os.path.join("data/mars", f) for f in t.frames))
     empty = Tracklet(frames=(), pid=1, camid=0, meta={"row": 7})
     df = reid_table(ReIDIndex("rel", "data/mars", [joined, empty], [], []))
-    assert df.loc[0, "missing_frames"] == 0
+    assert not file_table(ReIDIndex("rel", "data/mars", [joined, empty], [], []))["missing"].any()
     assert df.loc[0, "name"] == "bbox_train/0001/0001C1T0001F001.jpg"
     assert df.loc[1, "name"] == "train tracklet #1 (pid 1, cam 0, row 7)"
+
+
+def test_sensor_table_one_row_per_sample_with_file_and_line(tmp_path):
+    import pytest
+
+    from vreid.data.index import DatasetFormatError
+    from vreid.validation.table import sensor_table
+
+    from .test_suite import write_sensor_logs
+
+    with pytest.raises(DatasetFormatError, match=r"no sensors/\*\.csv under"):
+        sensor_table(str(tmp_path))
+    df = sensor_table(write_sensor_logs(str(tmp_path), n=3, time_s=(2, 0.5)))
+    assert df[["file", "line", "name"]].values.tolist()[2:4] == [
+        ["sensors/cam1.csv", 4, "sensors/cam1.csv:4"], ["sensors/cam2.csv", 2, "sensors/cam2.csv:2"]]
+    assert df["time_increases"].tolist() == [True, True, True, True, True, False]

@@ -18,7 +18,8 @@ import numpy as np
 
 from vreid.data.index import DatasetFormatError
 
-__all__ = ["SENSOR_STREAMS", "SENSOR_COLUMNS", "format_sensor_csv", "read_sensor_csv"]
+__all__ = ["SENSOR_STREAMS", "SENSOR_COLUMNS", "format_sensor_csv", "parse_sensor_csv",
+           "read_sensor_csv"]
 
 #: stream -> its columns (units in the names): longitude, latitude, speed, distance, time,
 #: accelerometer, heading, gyroscope, magnetic field, gravity, orientation, rotation vector
@@ -57,6 +58,17 @@ def format_sensor_csv(columns: dict[str, np.ndarray]) -> str:
 
 def read_sensor_csv(path: str) -> dict[str, np.ndarray]:
     """Columns of a camera log as float arrays (empty field -> NaN); times must increase."""
+    cols = parse_sensor_csv(path)
+    t = cols["time_s"]
+    if not np.isfinite(t).all() or (np.diff(t) <= 0).any():
+        raise DatasetFormatError(f"sensor log {os.fspath(path)!r}: time_s must be present and "
+                                 "strictly increasing")
+    return cols
+
+
+def parse_sensor_csv(path: str) -> dict[str, np.ndarray]:
+    """Columns of a camera log as float arrays (empty field -> NaN), values unchecked (the
+    validation gate checks them, naming the file and line)."""
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh))
@@ -82,9 +94,4 @@ def read_sensor_csv(path: str) -> dict[str, np.ndarray]:
             raise DatasetFormatError(f"sensor log {path!r} line {i}: {exc}") from None
     if data.shape[0] == 0:
         raise DatasetFormatError(f"sensor log {path!r} has no samples")
-    cols = {c: data[:, k] for k, c in enumerate(SENSOR_COLUMNS)}
-    t = cols["time_s"]
-    if not np.isfinite(t).all() or (np.diff(t) <= 0).any():
-        raise DatasetFormatError(f"sensor log {os.fspath(path)!r}: time_s must be present and "
-                                 "strictly increasing")
-    return cols
+    return {c: data[:, k] for k, c in enumerate(SENSOR_COLUMNS)}

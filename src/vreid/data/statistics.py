@@ -7,6 +7,7 @@ from itertools import combinations
 
 from vreid.data.index import ReIDIndex
 from vreid.data.sensors import SENSOR_STREAMS
+from vreid.markdown import markdown_table
 
 
 def dataset_statistics(index: ReIDIndex) -> dict:
@@ -44,9 +45,7 @@ def format_statistics(name: str, stats: dict) -> str:
     def fmt(v):
         return ", ".join(f"{k} {x}" for k, x in v.items()) if isinstance(v, dict) else str(v)
 
-    rows = [f"| {name} | |", "|---|---|"]
     labels = {"identities": "Number of IDs", "tracklets": "Tracklets #", "cameras": "Camera #",
               "bounding_boxes": "Bounding boxes", "metadata": "Meta-data"}
-    rows += [f"| {labels.get(k, k.replace('_', ' ').capitalize())} | {fmt(v)} |"
-             for k, v in stats.items()]
-    return "\n".join(rows)
+    return markdown_table([name, ""], [[labels.get(k, k.replace("_", " ").capitalize()), fmt(v)]
+                                       for k, v in stats.items()])

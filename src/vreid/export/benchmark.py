@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..markdown import markdown_table
 from ..models.inputs import ExportGraph, random_inputs
 from .onnx import ort_session
 from .tensorrt import TensorRTRunner, build_engine, tensorrt_status
@@ -195,15 +196,16 @@ def benchmark_backends(graph: ExportGraph, onnx_path: str | Path | None,
 
 def format_table(result: BenchmarkResult) -> str:
     """A Markdown table of the timings plus one line per backend that did not run."""
-    lines = [f"| backend | batch | clips/s | frames/s | p50 ms | p95 ms | vs {REFERENCE} |",
-             "|---|---|---|---|---|---|---|"]
     metrics = result.metrics()
+    cells = []
     for backend, rows in result.timings.items():
         for t in rows:
             ratio = metrics.get(f"ratio.{backend}_vs_{REFERENCE}.bs{t.batch_size}")
-            lines.append(f"| {backend} | {t.batch_size} | {t.clips_per_s:.1f} | "
-                         f"{t.frames_per_s:.1f} | {t.p50_ms:.1f} | {t.p95_ms:.1f} | "
-                         f"{'-' if ratio is None else f'{ratio:.2f}x'} |")
+            cells.append([backend, t.batch_size, f"{t.clips_per_s:.1f}", f"{t.frames_per_s:.1f}",
+                          f"{t.p50_ms:.1f}", f"{t.p95_ms:.1f}",
+                          "-" if ratio is None else f"{ratio:.2f}x"])
+    lines = [markdown_table(["backend", "batch", "clips/s", "frames/s", "p50 ms", "p95 ms",
+                             f"vs {REFERENCE}"], cells)]
     for backend, status in result.status.items():
         if status != "ok":
             lines.append(f"\n{backend}: {status}")

@@ -107,13 +107,15 @@ def model_identity(model: ModelConfig) -> str:
 
 
 def ablation_table(rows: Sequence[AblationRow]) -> str:
-    lines = ["| variant | rank-1 | rank-5 | mAP | paper MARS rank-1 | paper MARS mAP |",
-             "|---|---|---|---|---|---|"]
+    from ..markdown import markdown_table
+
+    cells = []
     for row in rows:
         m, paper = row.metrics, PAPER_MARS.get(row.variant, (float("nan"),) * 2)
-        lines.append(f"| {row.variant} | {100 * m['rank1']:.1f} | {100 * m['rank5']:.1f} | "
-                     f"{100 * m['mAP']:.1f} | {paper[0]:.2f} | {paper[1]:.2f} |")
-    return "\n".join(lines) + "\n"
+        cells.append([row.variant, f"{100 * m['rank1']:.1f}", f"{100 * m['rank5']:.1f}",
+                      f"{100 * m['mAP']:.1f}", f"{paper[0]:.2f}", f"{paper[1]:.2f}"])
+    return markdown_table(["variant", "rank-1", "rank-5", "mAP", "paper MARS rank-1",
+                           "paper MARS mAP"], cells) + "\n"
 
 
 def _slug(name: str) -> str:

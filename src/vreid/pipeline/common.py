@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import inspect
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+# The stages import the atomic writers from here.
+from ..atomic import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: F401
 from ..config import DatasetRef, InputConfig, ModelConfig
 from ..data.index import ReIDIndex
 from ..data.readers import DATASETS, read_dataset
@@ -30,28 +29,6 @@ def resolve_device(name: str) -> torch.device:
 def set_threads(threads: int) -> None:
     if threads > 0:
         torch.set_num_threads(threads)
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Temp file in the same folder, then rename: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
-
-
-def atomic_write_json(path: str | Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 INIT_ONLY_KWARGS = ("parser_checkpoint", "extractor_checkpoint", "pretrained")

@@ -114,8 +114,9 @@ def evaluate_metadata(params: Params, model_path: str | Path = "models/train_vid
 
 def format_table(metrics: dict[str, float], model_name: str) -> str:
     """Paper 000 table-2 style rows: without / with metadata."""
-    rows = ["| Method | R-1 | mAP | gallery searched |", "|---|---|---|---|",
-            f"| {model_name} | {metrics['rank1']:.2%} | {metrics['mAP']:.2%} | 100% |",
-            f"| {model_name} + Metadata | {metrics['metadata_rank1']:.2%} | "
-            f"{metrics['metadata_mAP']:.2%} | {metrics['gallery_kept_fraction']:.1%} |"]
-    return "\n".join(rows)
+    from ..markdown import markdown_table
+
+    return markdown_table(["Method", "R-1", "mAP", "gallery searched"], [
+        [model_name, f"{metrics['rank1']:.2%}", f"{metrics['mAP']:.2%}", "100%"],
+        [f"{model_name} + Metadata", f"{metrics['metadata_rank1']:.2%}",
+         f"{metrics['metadata_mAP']:.2%}", f"{metrics['gallery_kept_fraction']:.1%}"]])

@@ -22,12 +22,18 @@ class ValidateOutput:
 
 
 def validate(params: Params, reports_dir: str | Path = "reports") -> ValidateOutput:
-    """Validate the video, image, parsing and EgoReID sets; write the report; raise on failure."""
-    from ..validation import validate_parsing, validate_reid, write_report
+    """Validate the video, image, parsing and EgoReID sets (and EgoReID's sensor logs);
+    write the report; raise on failure."""
+    from ..validation import validate_parsing, validate_reid, validate_sensor_logs, write_report
 
     results = []
     data = params.data
     for ref in (data.video, data.image, data.parsing, data.egoreid):
+        if ref.name == "egoreid":  # its logs first: the reader refuses logs that fail them
+            sensors = validate_sensor_logs(ref.root, dataset=f"{ref.name} sensors")
+            results.append(sensors)
+            if not sensors.success:
+                continue
         index = read_configured(ref)
         if isinstance(index, ParsingIndex):
             results.append(validate_parsing(index))

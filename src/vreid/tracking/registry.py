@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..config import Params
+from ..markdown import markdown_table
 from .env import disable_telemetry
 from .mlflow_run import mlflow_run, tracking_uri
 
@@ -287,13 +288,7 @@ class RunTable:
     rows: list[list[str]]
 
     def to_markdown(self) -> str:
-        def cell(text: str) -> str:
-            return text.replace("|", "\\|")
-
-        lines = ["| " + " | ".join(cell(c) for c in self.columns) + " |",
-                 "|" + "|".join("---" for _ in self.columns) + "|"]
-        lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in self.rows]
-        return "\n".join(lines) + "\n"
+        return markdown_table(self.columns, self.rows) + "\n"
 
     def to_rich(self, title: str | None = None) -> "Table":
         from rich.table import Table

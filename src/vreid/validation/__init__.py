@@ -14,13 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 from .report import render_markdown, report_dict, write_report
-from .suite import CheckResult, ValidationResult, validate_parsing, validate_reid
+from .suite import (CheckResult, ValidationResult, validate_parsing, validate_reid,
+                    validate_sensor_logs)
 
 __all__ = [
     "CheckResult",
     "ValidationResult",
     "validate_reid",
     "validate_parsing",
+    "validate_sensor_logs",
     "write_report",
     "render_markdown",
     "report_dict",

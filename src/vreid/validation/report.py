@@ -1,9 +1,9 @@
 """Validation reports: a JSON file for machines and a markdown summary for people.
 
-Both files are written atomically: each goes to a temporary file in its target
-directory, and only once both are complete are they moved into place with
-``os.replace``.  A failure while writing leaves any earlier report untouched
-and no temporary file behind.  Reports hold no timestamps or timings, so the
+Both files are written atomically (``vreid.atomic``): each goes to a temporary file
+in its target directory, and only once both are complete are they moved into place.
+A failure while writing leaves any earlier report untouched and no temporary file
+behind.  Reports hold no timestamps or timings, so the
 same data gives byte-identical reports.
 """
 
@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from typing import TYPE_CHECKING, Any, Sequence
+
+from ..atomic import atomic_path
+from ..markdown import markdown_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from .suite import ValidationResult
@@ -33,10 +35,6 @@ def report_dict(results: Sequence["ValidationResult"]) -> dict[str, Any]:
     }
 
 
-def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def _code(text: str) -> str:
     fence = "``" if "`" in text else "`"
     pad = " " if text.startswith("`") or text.endswith("`") else ""
@@ -52,13 +50,12 @@ def render_markdown(results: Sequence["ValidationResult"], *, max_listed: int = 
     out.append(f"Overall: **{verdict}** ({len(results) - len(failed)} of {len(results)} datasets passed)")
     out.append("")
     if results:
-        out += ["| Dataset | Kind | Rows | Files | Failed checks | Result |", "|---|---|---:|---:|---|---|"]
-        for r in results:
-            names = ", ".join(c.name for c in r.failed_checks) or "-"
-            out.append(
-                f"| {_cell(r.dataset)} | {r.kind} | {r.num_rows} | {r.num_files} | {_cell(names)} | "
-                f"{'pass' if r.success else '**FAIL**'} |"
-            )
+        out.append(markdown_table(
+            ["Dataset", "Kind", "Rows", "Files", "Failed checks", "Result"],
+            [[r.dataset, r.kind, r.num_rows, r.num_files,
+              ", ".join(c.name for c in r.failed_checks) or "-", "pass" if r.success else "**FAIL**"]
+             for r in results],
+            right=("Rows", "Files")))
         out.append("")
 
     for r in results:
@@ -73,11 +70,11 @@ def render_markdown(results: Sequence["ValidationResult"], *, max_listed: int = 
         if r.params.get("root"):
             out.append(f"Root: {_code(str(r.params['root']))}; paths below are relative to it.")
         out.append("")
-        out += ["| Check | Result | Unexpected | What it checks |", "|---|---|---:|---|"]
-        for c in r.checks:
-            out.append(
-                f"| {c.name} | {'pass' if c.success else '**FAIL**'} | {c.unexpected_count} | {_cell(c.description)} |"
-            )
+        out.append(markdown_table(
+            ["Check", "Result", "Unexpected", "What it checks"],
+            [[c.name, "pass" if c.success else "**FAIL**", c.unexpected_count, c.description]
+             for c in r.checks],
+            right=("Unexpected",)))
         out.append("")
         for c in r.failed_checks:
             total = max(c.offending_total, len(c.offending))
@@ -89,17 +86,6 @@ def render_markdown(results: Sequence["ValidationResult"], *, max_listed: int = 
                 out.append(f"- ... and {total - max_listed} more (see the JSON report)")
             out.append("")
     return "\n".join(out).rstrip("\n") + "\n"
-
-
-def _temp_in(path: str) -> tuple[Any, str]:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports are meant to be read
-    except OSError:
-        pass
-    return os.fdopen(fd, "w", encoding="utf-8"), tmp
 
 
 def write_report(
@@ -114,30 +100,8 @@ def write_report(
     Parent directories are created.  The JSON holds every offending line each
     check kept; the markdown lists the first ``max_listed`` per failed check.
     """
-    json_path, md_path = os.fspath(json_path), os.fspath(md_path)
     payload = report_dict(results)
     markdown = render_markdown(results, max_listed=max_listed)
-    temps: list[str] = []
-    try:
-        handle, tmp = _temp_in(json_path)
-        temps.append(tmp)
-        with handle:
-            json.dump(payload, handle, indent=2, sort_keys=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        handle, tmp = _temp_in(md_path)
-        temps.append(tmp)
-        with handle:
-            handle.write(markdown)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temps[0], json_path)
-        os.replace(temps[1], md_path)
-        temps.clear()
-    finally:
-        for tmp in temps:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
+    with atomic_path(md_path) as md_tmp, atomic_path(json_path) as json_tmp:
+        json_tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        md_tmp.write_text(markdown, encoding="utf-8")

@@ -1,10 +1,10 @@
 """The Great Expectations suite of the data validation gate, and running it.
 
-Every check is one or more GX expectations over the table built in
-:mod:`vreid.validation.table`.  Each expectation carries ``meta={"check": name}``;
-the suite is validated with ``result_format="COMPLETE"`` so each failing
-expectation returns the dataframe index of its unexpected rows, which map back
-to tracklets / samples and from there to the offending files.
+Every check is one or more GX expectations over one of the tables built in
+:mod:`vreid.validation.table` (tracklets, pairs, files, sensor samples).  Each
+expectation carries ``meta={"check": name}``; the suites are validated with
+``result_format="COMPLETE"`` so each failing expectation returns the dataframe
+index of its unexpected rows: a file row names the offending file itself.
 
 ``great_expectations`` is imported only inside :func:`run_checks` (it takes
 seconds to import); one ephemeral context is built per validate call.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -28,9 +28,11 @@ __all__ = [
     "Check",
     "reid_checks",
     "parsing_checks",
+    "sensor_checks",
     "run_checks",
     "validate_reid",
     "validate_parsing",
+    "validate_sensor_logs",
 ]
 
 #: at most this many offending lines are kept per check (the count is kept in full).
@@ -44,8 +46,8 @@ MAX_OFFENDING = 1000
 class CheckResult:
     """Outcome of one check.
 
-    ``unexpected_count`` counts failing rows (tracklets / samples, or missing
-    items for table-level checks); ``offending`` has one ``"file: problem"``
+    ``unexpected_count`` counts failing rows (tracklets, pairs, files or sensor
+    samples, or missing items for table-level checks); ``offending`` has one ``"file: problem"``
     line per bad file or row, capped at :data:`MAX_OFFENDING` lines
     (``offending_total`` is the uncapped number).
     """
@@ -104,7 +106,8 @@ class ValidationResult:
 
 @dataclass(frozen=True)
 class Check:
-    """One named check: GX expectations (class name, kwargs) plus how to explain a failure.
+    """One named check: GX expectations (class name, kwargs) over the table named
+    ``table``, plus how to explain a failure.
 
     ``describe_row(row)`` returns the offending lines for one unexpected row;
     ``describe_table(result_dict)`` does the same for table-level expectations
@@ -114,12 +117,13 @@ class Check:
     name: str
     description: str
     expectations: tuple[tuple[str, dict[str, Any]], ...]
+    table: str
     describe_row: Callable[[Any], list[str]] | None = None
     describe_table: Callable[[dict[str, Any]], list[str]] | None = None
 
 
-def _lines(text: Any) -> list[str]:
-    return [s for s in str(text).split("\n") if s] if isinstance(text, str) else []
+def _file_problem(r) -> list[str]:
+    return [f"{r['name']}: {r['problem']}"]
 
 
 def reid_checks(num_cams: int, required_splits: Sequence[str] = ("train", "query", "gallery")) -> list[Check]:
@@ -134,25 +138,29 @@ def reid_checks(num_cams: int, required_splits: Sequence[str] = ("train", "query
             "splits_non_empty",
             f"every split of {list(required_splits)} has at least one tracklet",
             (("ExpectColumnDistinctValuesToContainSet", {"column": "split", "value_set": list(required_splits)}),),
+            "tracklets",
             describe_table=splits_missing,
         ),
         Check(
             "tracklets_non_empty",
             "every tracklet has at least one frame",
             (("ExpectColumnValuesToBeBetween", {"column": "num_frames", "min_value": 1}),),
+            "tracklets",
             describe_row=lambda r: [f"{r['name']}: empty tracklet (no frames)"],
         ),
         Check(
             "frames_exist",
             "every frame file exists",
-            (("ExpectColumnValuesToBeBetween", {"column": "missing_frames", "min_value": 0, "max_value": 0}),),
-            describe_row=lambda r: _lines(r["missing_list"]),
+            (("ExpectColumnValuesToBeInSet", {"column": "missing", "value_set": [False]}),),
+            "frames",
+            describe_row=_file_problem,
         ),
         Check(
             "frames_decode",
             "every frame decodes (Pillow, full load)",
-            (("ExpectColumnValuesToBeBetween", {"column": "undecodable_frames", "min_value": 0, "max_value": 0}),),
-            describe_row=lambda r: _lines(r["undecodable_list"]),
+            (("ExpectColumnValuesToBeInSet", {"column": "undecodable", "value_set": [False]}),),
+            "frames",
+            describe_row=_file_problem,
         ),
         Check(
             "pid_in_range",
@@ -161,6 +169,7 @@ def reid_checks(num_cams: int, required_splits: Sequence[str] = ("train", "query
                 ("ExpectColumnValuesToNotBeNull", {"column": "pid"}),
                 ("ExpectColumnValuesToBeBetween", {"column": "pid", "min_value": 0}),
             ),
+            "tracklets",
             describe_row=lambda r: [f"{r['name']}: pid {r['pid']} out of range (must be >= 0)"],
         ),
         Check(
@@ -170,12 +179,14 @@ def reid_checks(num_cams: int, required_splits: Sequence[str] = ("train", "query
                 ("ExpectColumnValuesToNotBeNull", {"column": "camid"}),
                 ("ExpectColumnValuesToBeBetween", {"column": "camid", "min_value": 0, "max_value": num_cams - 1}),
             ),
+            "tracklets",
             describe_row=lambda r: [f"{r['name']}: camid {r['camid']} out of range [0, {num_cams})"],
         ),
         Check(
             "train_test_pids_disjoint",
             "no identity (distractor pid 0 excepted) is in train and in query/gallery",
             (("ExpectColumnValuesToBeInSet", {"column": "pid_in_both_train_and_test", "value_set": [False]}),),
+            "tracklets",
             describe_row=lambda r: [
                 f"{r['name']}: pid {r['pid']} ({r['split']}) is in both train and query/gallery"
             ],
@@ -184,6 +195,7 @@ def reid_checks(num_cams: int, required_splits: Sequence[str] = ("train", "query
             "query_has_cross_camera_match",
             "every query has a gallery tracklet of the same pid from another camera",
             (("ExpectColumnValuesToBeInSet", {"column": "has_cross_camera_match", "value_set": [True]}),),
+            "tracklets",
             describe_row=lambda r: [
                 f"{r['name']}: query pid {r['pid']} cam {r['camid']} has no gallery match from another camera"
                 f" (gallery cams of this pid: {r['gallery_cams_of_pid'] or 'none'})"
@@ -206,19 +218,22 @@ def parsing_checks(num_classes: int) -> list[Check]:
             "samples_non_empty",
             "the index has at least one image / label pair",
             (("ExpectTableRowCountToBeBetween", {"min_value": 1}),),
+            "pairs",
             describe_table=lambda result: ["index: no samples"],
         ),
         Check(
             "files_exist",
             "every image and label file exists",
-            (("ExpectColumnValuesToBeBetween", {"column": "missing_files", "min_value": 0, "max_value": 0}),),
-            describe_row=lambda r: _lines(r["missing_list"]),
+            (("ExpectColumnValuesToBeInSet", {"column": "missing", "value_set": [False]}),),
+            "files",
+            describe_row=_file_problem,
         ),
         Check(
             "files_decode",
             "every image decodes and every label decodes as a single-channel map",
-            (("ExpectColumnValuesToBeBetween", {"column": "undecodable_files", "min_value": 0, "max_value": 0}),),
-            describe_row=lambda r: _lines(r["undecodable_list"]),
+            (("ExpectColumnValuesToBeInSet", {"column": "undecodable", "value_set": [False]}),),
+            "files",
+            describe_row=_file_problem,
         ),
         Check(
             "label_values_in_range",
@@ -227,16 +242,78 @@ def parsing_checks(num_classes: int) -> list[Check]:
                 ("ExpectColumnValuesToBeBetween", {"column": "label_min", "min_value": 0, "max_value": hi}),
                 ("ExpectColumnValuesToBeBetween", {"column": "label_max", "min_value": 0, "max_value": hi}),
             ),
+            "pairs",
             describe_row=label_line,
         ),
         Check(
             "image_label_sizes_agree",
             "image and label have the same width and height",
             (("ExpectColumnValuesToBeInSet", {"column": "sizes_agree", "value_set": [True]}),),
+            "pairs",
             describe_row=lambda r: [
                 f"{r['image']}: image {int(r['image_width'])}x{int(r['image_height'])} but label "
                 f"{r['label']} is {int(r['label_width'])}x{int(r['label_height'])}"
             ],
+        ),
+    ]
+
+
+#: faster than any walking or running camera holder: a GPS speed above it is a glitch.
+MAX_SPEED_MPS = 15.0
+
+
+def sensor_checks(max_speed_mps: float = MAX_SPEED_MPS) -> list[Check]:
+    """The EgoReID sensor-log suite (vreid.data.sensors): every field present, time
+    increasing within each file, position, heading and speed in plausible ranges."""
+    from vreid.data.sensors import SENSOR_COLUMNS
+
+    def absent(r) -> list[str]:
+        empty = [c for c in SENSOR_COLUMNS if r[c] != r[c]]  # NaN != NaN
+        return [f"{r['name']}: empty or NaN field(s) {empty}"]
+
+    return [
+        Check(
+            "sensor_values_present",
+            "every sensor field of every sample is a number (no empty field, no NaN)",
+            tuple(("ExpectColumnValuesToNotBeNull", {"column": c}) for c in SENSOR_COLUMNS),
+            "samples",
+            describe_row=absent,
+        ),
+        Check(
+            "sensor_time_increasing",
+            "time_s increases from each sample to the next within a file",
+            (("ExpectColumnValuesToBeInSet", {"column": "time_increases", "value_set": [True]}),),
+            "samples",
+            describe_row=lambda r: [f"{r['name']}: time_s {r['time_s']} is not after the "
+                                    "previous sample's"],
+        ),
+        Check(
+            "sensor_position_in_range",
+            "latitude in [-90, 90] and longitude in [-180, 180] degrees",
+            (
+                ("ExpectColumnValuesToBeBetween", {"column": "latitude_deg", "min_value": -90, "max_value": 90}),
+                ("ExpectColumnValuesToBeBetween", {"column": "longitude_deg", "min_value": -180, "max_value": 180}),
+            ),
+            "samples",
+            describe_row=lambda r: [f"{r['name']}: latitude {r['latitude_deg']}, longitude "
+                                    f"{r['longitude_deg']} outside [-90, 90] / [-180, 180]"],
+        ),
+        Check(
+            "sensor_heading_in_range",
+            "heading in [0, 360) degrees",
+            (("ExpectColumnValuesToBeBetween", {"column": "heading_deg", "min_value": 0, "max_value": 360,
+                                                "strict_max": True}),),
+            "samples",
+            describe_row=lambda r: [f"{r['name']}: heading {r['heading_deg']} outside [0, 360)"],
+        ),
+        Check(
+            "sensor_speed_plausible",
+            f"speed in [0, {max_speed_mps:g}] m/s",
+            (("ExpectColumnValuesToBeBetween", {"column": "speed_mps", "min_value": 0,
+                                                "max_value": max_speed_mps}),),
+            "samples",
+            describe_row=lambda r: [f"{r['name']}: speed {r['speed_mps']} m/s outside "
+                                    f"[0, {max_speed_mps:g}]"],
         ),
     ]
 
@@ -262,8 +339,10 @@ def _exception_message(info: Any) -> str | None:
     return None
 
 
-def run_checks(df: "pd.DataFrame", checks: Sequence[Check], *, suite_name: str) -> list[CheckResult]:
-    """Validate ``df`` against ``checks`` with one ephemeral GX context; one result per check."""
+def run_checks(tables: Mapping[str, "pd.DataFrame"], checks: Sequence[Check], *,
+               suite_name: str) -> list[CheckResult]:
+    """Validate each check on ``tables[check.table]`` with one ephemeral GX context (one
+    suite per table); one result per check, in the order of ``checks``."""
     _quiet_gx_environment()
     import great_expectations as gx
     import great_expectations.expectations as gxe
@@ -277,28 +356,29 @@ def run_checks(df: "pd.DataFrame", checks: Sequence[Check], *, suite_name: str) 
         pass
 
     source = context.data_sources.add_pandas(name=f"{suite_name}_source")
-    asset = source.add_dataframe_asset(name=f"{suite_name}_table")
-    batch_definition = asset.add_batch_definition_whole_dataframe(f"{suite_name}_all_rows")
-
-    suite = gx.ExpectationSuite(name=suite_name)
-    for check in checks:
-        for cls_name, kwargs in check.expectations:
-            suite.add_expectation(getattr(gxe, cls_name)(**kwargs, meta={"check": check.name}))
-    suite = context.suites.add(suite)
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{suite_name}_validation", data=batch_definition, suite=suite)
-    )
-
-    df = df.reset_index(drop=True)  # unexpected_index_list then holds row positions
-    outcome = definition.run(
-        batch_parameters={"dataframe": df},
-        result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
-    )
+    frames = {name: df.reset_index(drop=True) for name, df in tables.items()}  # index = row position
+    results = []
+    for table in dict.fromkeys(c.table for c in checks):
+        asset = source.add_dataframe_asset(name=f"{suite_name}_{table}")
+        batch_definition = asset.add_batch_definition_whole_dataframe(f"{suite_name}_{table}_rows")
+        suite = gx.ExpectationSuite(name=f"{suite_name}_{table}")
+        for check in checks:
+            if check.table == table:
+                for cls_name, kwargs in check.expectations:
+                    suite.add_expectation(getattr(gxe, cls_name)(**kwargs, meta={"check": check.name}))
+        suite = context.suites.add(suite)
+        definition = context.validation_definitions.add(gx.ValidationDefinition(
+            name=f"{suite_name}_{table}_validation", data=batch_definition, suite=suite))
+        outcome = definition.run(
+            batch_parameters={"dataframe": frames[table]},
+            result_format={"result_format": "COMPLETE", "return_unexpected_index_query": False},
+        )
+        results.extend(outcome.results)
 
     by_check: dict[str, dict[str, Any]] = {
         c.name: {"success": True, "rows": set(), "table": [], "types": []} for c in checks
     }
-    for res in outcome.results:
+    for res in results:
         config = res.expectation_config
         name = (config.meta or {}).get("check")
         if name not in by_check:
@@ -328,7 +408,7 @@ def run_checks(df: "pd.DataFrame", checks: Sequence[Check], *, suite_name: str) 
         entry = by_check[check.name]
         lines: list[str] = []
         for pos in sorted(entry["rows"]):
-            row = df.iloc[pos]
+            row = frames[check.table].iloc[pos]
             lines.extend(check.describe_row(row) if check.describe_row else [f"{row['name']}"])
         table_items = 0
         for item in entry["table"]:
@@ -379,14 +459,15 @@ def validate_reid(
     (``index.num_cams``), so a 1-based or gappy camid numbering is flagged;
     pass the dataset's real camera count when it is known.
     """
-    from .table import REID_SPLITS, reid_table
+    from .table import REID_SPLITS, file_table, reid_table
 
     start = time.perf_counter()
     inferred = num_cams is None
     if num_cams is None:
         num_cams = max(1, index.num_cams)
-    df = reid_table(index, workers=workers)
-    checks = run_checks(df, reid_checks(num_cams, required_splits), suite_name=_suite_name("reid", index.name))
+    df = reid_table(index)
+    tables = {"tracklets": df, "frames": file_table(index, workers=workers)}
+    checks = run_checks(tables, reid_checks(num_cams, required_splits), suite_name=_suite_name("reid", index.name))
     num_files = len({f for items in (index.train, index.query, index.gallery) for t in items for f in t.frames})
     return ValidationResult(
         dataset=index.name,
@@ -408,11 +489,12 @@ def validate_parsing(
     workers: int | None = None,
 ) -> ValidationResult:
     """Check a human-parsing index: files exist and decode, labels in range, sizes agree."""
-    from .table import PARSING_SPLITS, parsing_table
+    from .table import PARSING_SPLITS, parsing_tables
 
     start = time.perf_counter()
-    df = parsing_table(index, workers=workers)
-    checks = run_checks(df, parsing_checks(num_classes), suite_name=_suite_name("parsing", index.name))
+    df, files = parsing_tables(index, workers=workers)
+    checks = run_checks({"pairs": df, "files": files}, parsing_checks(num_classes),
+                        suite_name=_suite_name("parsing", index.name))
     num_files = len({p for s in (*index.train, *index.val) for p in (s.image, s.label)})
     return ValidationResult(
         dataset=index.name,
@@ -423,5 +505,29 @@ def validate_parsing(
         rows_per_split=_rows_per_split(df, PARSING_SPLITS),
         num_files=num_files,
         params={"num_classes": int(num_classes), "root": str(index.root)},
+        seconds=time.perf_counter() - start,
+    )
+
+
+def validate_sensor_logs(root: str, *, dataset: str = "egoreid sensors",
+                         max_speed_mps: float = MAX_SPEED_MPS) -> ValidationResult:
+    """Check the EgoReID sensor logs under ``root`` (``sensors/*.csv``), one row per
+    sample: a failing check names the file and line."""
+    from .table import sensor_table
+
+    start = time.perf_counter()
+    df = sensor_table(root)
+    checks = run_checks({"samples": df}, sensor_checks(max_speed_mps),
+                        suite_name=_suite_name("sensors", dataset))
+    per_file = df["file"].value_counts(sort=False).to_dict()
+    return ValidationResult(
+        dataset=dataset,
+        kind="sensors",
+        success=all(c.success for c in checks),
+        checks=checks,
+        num_rows=len(df),
+        rows_per_split={f: int(n) for f, n in per_file.items()},
+        num_files=len(per_file),
+        params={"max_speed_mps": max_speed_mps, "root": str(root)},
         seconds=time.perf_counter() - start,
     )

@@ -1,28 +1,28 @@
-"""Turn a dataset index into a flat table the expectation suite can check.
+"""Turn a dataset index into flat tables the expectation suite can check.
 
-One row per tracklet (re-ID) or per image / label pair (human parsing).  All
-file-system work (existence, full decode) happens here, in a thread pool; the
-suite in :mod:`vreid.validation.suite` then only looks at computed columns.
+One row per tracklet (re-ID) or per image / label pair (human parsing), and one
+row per file (:func:`file_table`: every frame, image and label), so a failing
+file expectation names the file itself.  All file-system work (existence, full
+decode) happens here, in a thread pool; the suite in
+:mod:`vreid.validation.suite` then only looks at computed columns.
 
 Columns of :func:`reid_table`:
 
-``split, position, name, pid, camid, num_frames, missing_frames,
-undecodable_frames, first_bad_file, first_bad_problem, missing_list,
-undecodable_list, pid_in_both_train_and_test, has_cross_camera_match,
-gallery_cams_of_pid``
+``split, position, name, pid, camid, num_frames, pid_in_both_train_and_test,
+has_cross_camera_match, gallery_cams_of_pid``
 
 Columns of :func:`parsing_table`:
 
-``split, position, name, image, label, missing_files, undecodable_files,
-first_bad_file, first_bad_problem, missing_list, undecodable_list,
-image_width, image_height, label_width, label_height, sizes_agree,
-label_min, label_max``
+``split, position, name, image, label, image_width, image_height, label_width,
+label_height, sizes_agree, label_min, label_max``
 
-``name`` is what a report prints for the row: the tracklet's first frame (or
-its directory / position when it has no frames), or the parsing image, as a
-path relative to the index root when it lies under it.  ``missing_list`` and
-``undecodable_list`` hold one ``"path: problem"`` line per bad file, joined by
-newlines (plain strings keep the frame cheap and safe for the suite).
+Columns of :func:`file_table` (and of the files table of :func:`parsing_tables`):
+
+``split, position, name, missing, undecodable, problem``
+
+``name`` is what a report prints for the row: the file, the tracklet's first
+frame (or its directory / position when it has no frames), or the parsing
+image, as a path relative to the index root when it lies under it.
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ __all__ = [
     "REID_SPLITS",
     "PARSING_SPLITS",
     "reid_table",
+    "file_table",
     "parsing_table",
+    "parsing_tables",
     "probe_files",
 ]
 
@@ -175,7 +177,6 @@ def _tracklet_name(root: str, split: str, position: int, tracklet) -> str:
 def reid_table(
     index: "ReIDIndex",
     *,
-    workers: int | None = None,
     distractor_pids: Iterable[int] = DISTRACTOR_PIDS,
 ) -> "pd.DataFrame":
     """One row per tracklet of ``index`` (train, then query, then gallery)."""
@@ -183,9 +184,6 @@ def reid_table(
 
     root = os.fspath(index.root) if index.root else ""
     splits = [("train", index.train), ("query", index.query), ("gallery", index.gallery)]
-
-    all_paths = [_resolve(root, f) for _, items in splits for t in items for f in t.frames]
-    probed = probe_files(all_paths, workers=workers)
 
     distractors = set(distractor_pids)
     train_pids = {t.pid for t in index.train} - distractors
@@ -199,19 +197,6 @@ def reid_table(
     rows = []
     for split, items in splits:
         for position, t in enumerate(items):
-            missing: list[str] = []
-            undecodable: list[str] = []
-            first_bad = first_problem = None
-            for f in t.frames:
-                path = _resolve(root, f)
-                found = probed.get(path)
-                if found is None:
-                    continue
-                kind, problem = found
-                shown = _display(root, path)
-                (missing if kind == MISSING else undecodable).append(f"{shown}: {problem}")
-                if first_bad is None:
-                    first_bad, first_problem = shown, problem
             if split == "query":
                 cams = gallery_cams.get(t.pid, set())
                 cross = any(c != t.camid for c in cams)
@@ -226,12 +211,6 @@ def reid_table(
                     "pid": int(t.pid),
                     "camid": int(t.camid),
                     "num_frames": len(t.frames),
-                    "missing_frames": len(missing),
-                    "undecodable_frames": len(undecodable),
-                    "first_bad_file": first_bad,
-                    "first_bad_problem": first_problem,
-                    "missing_list": "\n".join(missing),
-                    "undecodable_list": "\n".join(undecodable),
                     "pid_in_both_train_and_test": t.pid in shared,
                     "has_cross_camera_match": cross,
                     "gallery_cams_of_pid": cams_text,
@@ -239,18 +218,48 @@ def reid_table(
             )
 
     columns = [
-        "split", "position", "name", "pid", "camid", "num_frames", "missing_frames",
-        "undecodable_frames", "first_bad_file", "first_bad_problem", "missing_list",
-        "undecodable_list", "pid_in_both_train_and_test", "has_cross_camera_match",
-        "gallery_cams_of_pid",
+        "split", "position", "name", "pid", "camid", "num_frames", "pid_in_both_train_and_test",
+        "has_cross_camera_match", "gallery_cams_of_pid",
     ]  # fmt: skip
     df = pd.DataFrame.from_records(rows, columns=columns)
     # Keep dtypes stable even for an empty index.
-    for col in ("position", "pid", "camid", "num_frames", "missing_frames", "undecodable_frames"):
+    for col in ("position", "pid", "camid", "num_frames"):
         df[col] = df[col].astype("int64")
     df["pid_in_both_train_and_test"] = df["pid_in_both_train_and_test"].astype(bool)
     df["has_cross_camera_match"] = df["has_cross_camera_match"].astype(object)
     return df
+
+
+FILE_COLUMNS = ["split", "position", "name", "missing", "undecodable", "problem"]
+
+
+def _file_row(split: str, position: int, shown: str, found: tuple[str, str] | None) -> dict:
+    kind, problem = found if found is not None else (None, None)
+    return {"split": split, "position": position, "name": shown, "missing": kind == MISSING,
+            "undecodable": kind == UNDECODABLE, "problem": problem}
+
+
+def _files_frame(rows: list[dict]) -> "pd.DataFrame":
+    import pandas as pd
+
+    df = pd.DataFrame.from_records(rows, columns=FILE_COLUMNS)
+    df["position"] = df["position"].astype("int64")
+    for col in ("missing", "undecodable"):
+        df[col] = df[col].astype(bool)
+    return df
+
+
+def file_table(index: "ReIDIndex", *, workers: int | None = None) -> "pd.DataFrame":
+    """One row per frame of ``index`` (train, then query, then gallery; ``position`` is
+    the tracklet's): whether it is missing or does not decode, and why."""
+    root = os.fspath(index.root) if index.root else ""
+    frames = [(split, position, _resolve(root, f))
+              for split, items in (("train", index.train), ("query", index.query),
+                                   ("gallery", index.gallery))
+              for position, t in enumerate(items) for f in t.frames]  # fmt: skip
+    probed = probe_files([path for _, _, path in frames], workers=workers)
+    return _files_frame([_file_row(split, position, _display(root, path), probed[path])
+                         for split, position, path in frames])
 
 
 # --------------------------------------------------------------------------- parsing
@@ -290,6 +299,13 @@ def _probe_pair(image_path: str, label_path: str) -> dict:
 
 def parsing_table(index: "ParsingIndex", *, workers: int | None = None) -> "pd.DataFrame":
     """One row per image / label pair of ``index`` (train, then val)."""
+    return parsing_tables(index, workers=workers)[0]
+
+
+def parsing_tables(index: "ParsingIndex", *,
+                   workers: int | None = None) -> tuple["pd.DataFrame", "pd.DataFrame"]:
+    """The pair table and the file table (image then label of each pair) of ``index``,
+    from one decode of every file."""
     import pandas as pd
 
     root = os.fspath(index.root) if index.root else ""
@@ -300,19 +316,11 @@ def parsing_table(index: "ParsingIndex", *, workers: int | None = None) -> "pd.D
     with _strict_decoding():
         probes = _map_chunked(lambda pair: _probe_pair(*pair), pairs, workers=workers, serial_below=32, chunk=32)
 
-    rows = []
+    rows, files = [], []
     for (split, position, _), (image_path, label_path), probe in zip(items, pairs, probes):
         image_shown, label_shown = _display(root, image_path), _display(root, label_path)
-        missing: list[str] = []
-        undecodable: list[str] = []
-        first_bad = first_problem = None
-        for shown, found in ((image_shown, probe["image_problem"]), (label_shown, probe["label_problem"])):
-            if found is None:
-                continue
-            kind, problem = found
-            (missing if kind == MISSING else undecodable).append(f"{shown}: {problem}")
-            if first_bad is None:
-                first_bad, first_problem = shown, problem
+        files.append(_file_row(split, position, image_shown, probe["image_problem"]))
+        files.append(_file_row(split, position, label_shown, probe["label_problem"]))
         isz, lsz = probe["image_size"], probe["label_size"]
         sizes_agree = None if (isz is None or lsz is None) else bool(isz == lsz)
         rows.append(
@@ -322,12 +330,6 @@ def parsing_table(index: "ParsingIndex", *, workers: int | None = None) -> "pd.D
                 "name": image_shown,
                 "image": image_shown,
                 "label": label_shown,
-                "missing_files": len(missing),
-                "undecodable_files": len(undecodable),
-                "first_bad_file": first_bad,
-                "first_bad_problem": first_problem,
-                "missing_list": "\n".join(missing),
-                "undecodable_list": "\n".join(undecodable),
                 "image_width": float(isz[0]) if isz else float("nan"),
                 "image_height": float(isz[1]) if isz else float("nan"),
                 "label_width": float(lsz[0]) if lsz else float("nan"),
@@ -339,15 +341,47 @@ def parsing_table(index: "ParsingIndex", *, workers: int | None = None) -> "pd.D
         )
 
     columns = [
-        "split", "position", "name", "image", "label", "missing_files", "undecodable_files",
-        "first_bad_file", "first_bad_problem", "missing_list", "undecodable_list",
-        "image_width", "image_height", "label_width", "label_height", "sizes_agree",
+        "split", "position", "name", "image", "label", "image_width", "image_height", "label_width", "label_height", "sizes_agree",
         "label_min", "label_max",
     ]  # fmt: skip
     df = pd.DataFrame.from_records(rows, columns=columns)
-    for col in ("position", "missing_files", "undecodable_files"):
-        df[col] = df[col].astype("int64")
+    df["position"] = df["position"].astype("int64")
     for col in ("image_width", "image_height", "label_width", "label_height", "label_min", "label_max"):
         df[col] = df[col].astype("float64")
     df["sizes_agree"] = df["sizes_agree"].astype(object)
-    return df
+    return df, _files_frame(files)
+
+
+# --------------------------------------------------------------------------- sensor logs
+
+
+def sensor_table(root: str) -> "pd.DataFrame":
+    """One row per sample of every EgoReID sensor log (``<root>/sensors/*.csv``): ``file``
+    (relative to ``root``), ``line`` (in the file), ``name`` (``file:line``), the
+    columns of :data:`vreid.data.sensors.SENSOR_COLUMNS` (NaN where a field is empty)
+    and ``time_increases`` (False where time_s is not above the previous sample's)."""
+    import glob
+
+    import numpy as np
+    import pandas as pd
+
+    from vreid.data.index import DatasetFormatError
+    from vreid.data.readers._common import natural_key
+    from vreid.data.sensors import SENSOR_COLUMNS, parse_sensor_csv
+
+    root = os.fspath(root)
+    paths = sorted(glob.glob(os.path.join(root, "sensors", "*.csv")), key=natural_key)
+    if not paths:
+        raise DatasetFormatError(f"missing sensor logs: no sensors/*.csv under {root!r}")
+    parts = []
+    for path in paths:
+        cols = parse_sensor_csv(path)
+        part = pd.DataFrame(cols, columns=list(SENSOR_COLUMNS))
+        shown = _display(root, path)
+        part.insert(0, "file", shown)
+        part.insert(1, "line", np.arange(2, len(part) + 2))  # line 1 is the header
+        part.insert(2, "name", [f"{shown}:{n}" for n in part["line"]])
+        t = part["time_s"].to_numpy()
+        part["time_increases"] = np.concatenate([[True], t[1:] > t[:-1]])
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)

@@ -6,16 +6,20 @@ Everything raises `DatasetFormatError` with the offending path in the message.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from vreid.data.index import DatasetFormatError, ReIDIndex, Tracklet
 
+log = logging.getLogger(__name__)
+
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
 _DIGITS = re.compile(r"(\d+)")
+Splits = list[tuple[list[int], list[int]]]  # [(train, test), ...] person positions
 
 
 def require_dir(path: str, what: str) -> str:
@@ -126,7 +130,6 @@ def check_split_id(split_id: int, num_splits: int, source: str) -> int:
     return int(split_id)
 
 
-
 def split_index(name: str, root, split_id: int, num_splits: int, source: str, seed: int,
                 train: list[Tracklet], query: list[Tracklet],
                 gallery: list[Tracklet]) -> ReIDIndex:
@@ -141,3 +144,36 @@ def split_index(name: str, root, split_id: int, num_splits: int, source: str, se
         "seed": seed if source == "generated" else None,
     }
     return index
+
+
+def png_tracklet(pdir: str, pid: int, camid: int, person: str, what: str) -> Tracklet:
+    """One person's sequence in one camera: the .png frames of `pdir`, in order."""
+    frames = list_frames(require_dir(pdir, f"{what} frame directory"), (".png",))
+    if not frames:
+        raise DatasetFormatError(f"frame directory {pdir!r} holds no .png frames")
+    return Tracklet(frames=tuple(frames), pid=pid, camid=camid, meta={"person": person})
+
+
+def two_camera_split_index(name: str, what: str, root: str, split_path: str,
+                           load_splits: Callable[[str], Splits], num_persons: int,
+                           split_id: int, seed: int,
+                           tracklet: Callable[[int, int], Tracklet]) -> ReIDIndex:
+    """The index of a two-camera set (iLIDS-VID, PRID2011) for split `split_id` of its
+    split file, or, when that file is absent, of 10 seeded generated half/half splits.
+
+    `tracklet(i, camid)` is person i's sequence in camera 0 or 1. Train: both cameras
+    of the train persons; query: camera 0 of the test persons; gallery: camera 1.
+    """
+    if os.path.exists(split_path):
+        splits, source = load_splits(split_path), split_path
+        split_id = check_split_id(split_id, len(splits), split_path)
+    else:
+        splits, source = generate_splits(num_persons, 10, seed), "generated"
+        split_id = check_split_id(split_id, len(splits), f"the generated {what} splits")
+        log.warning("%s split file %r absent: using 10 generated splits (seed %d)", what,
+                    split_path, seed)
+    train_idx, test_idx = splits[split_id]
+    train = [tracklet(i, camid) for i in train_idx for camid in (0, 1)]
+    query = [tracklet(i, 0) for i in test_idx]
+    gallery = [tracklet(i, 1) for i in test_idx]
+    return split_index(name, root, split_id, len(splits), source, seed, train, query, gallery)

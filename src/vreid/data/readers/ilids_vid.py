@@ -17,7 +17,6 @@ Train: both cameras of the train persons. Query: cam1 of the test persons
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 
@@ -26,22 +25,19 @@ import numpy as np
 from vreid.data.index import DatasetFormatError, ReIDIndex, Tracklet
 from vreid.data.readers import DATASETS
 from vreid.data.readers._common import (
-    check_split_id,
-    generate_splits,
-    list_frames,
+    Splits,
     list_subdirs,
     load_mat_array,
+    png_tracklet,
     require_dir,
-    split_index,
+    two_camera_split_index,
 )
-
-log = logging.getLogger(__name__)
 
 SPLIT_FILE = os.path.join("train-test people splits", "train_test_splits_ilidsvid.mat")
 _PERSON = re.compile(r"^person(\d+)$")
 
 
-def _load_splits(path: str, num_persons: int) -> list[tuple[list[int], list[int]]]:
+def _load_splits(path: str, num_persons: int) -> Splits:
     ls_set = load_mat_array(path, "ls_set", "iLIDS-VID split file")
     if ls_set.ndim != 2 or ls_set.shape[1] < 2:
         raise DatasetFormatError(
@@ -60,17 +56,6 @@ def _load_splits(path: str, num_persons: int) -> list[tuple[list[int], list[int]
         half = len(row) // 2
         splits.append(([int(i) - 1 for i in row[:half]], [int(i) - 1 for i in row[half:]]))
     return splits
-
-
-def _person_tracklets(cam_dirs: list[str], person: str, pid: int, cams: tuple[int, ...]) -> list[Tracklet]:
-    out = []
-    for camid in cams:
-        pdir = require_dir(os.path.join(cam_dirs[camid], person), "iLIDS-VID frame directory")
-        frames = list_frames(pdir, (".png",))
-        if not frames:
-            raise DatasetFormatError(f"frame directory {pdir!r} holds no .png frames")
-        out.append(Tracklet(frames=tuple(frames), pid=pid, camid=camid, meta={"person": person}))
-    return out
 
 
 @DATASETS.register("ilids-vid")
@@ -98,26 +83,10 @@ def read_ilids_vid(root, split_id: int = 0, seed: int = 0) -> ReIDIndex:
             )
         pids.append(int(m.group(1)))
 
-    split_path = os.path.join(root, SPLIT_FILE)
-    if os.path.exists(split_path):
-        splits = _load_splits(split_path, len(persons))
-        source = split_path
-        split_id = check_split_id(split_id, len(splits), split_path)
-    else:
-        splits = generate_splits(len(persons), 10, seed)
-        source = "generated"
-        split_id = check_split_id(split_id, len(splits), "the generated iLIDS-VID splits")
-        log.warning("iLIDS-VID split file %r absent: using 10 generated splits (seed %d)", split_path, seed)
-    train_idx, test_idx = splits[split_id]
+    def tracklet(i: int, camid: int) -> Tracklet:
+        return png_tracklet(os.path.join(cam_dirs[camid], persons[i]), pids[i], camid,
+                            persons[i], "iLIDS-VID")
 
-    train: list[Tracklet] = []
-    for i in train_idx:
-        train.extend(_person_tracklets(cam_dirs, persons[i], pids[i], (0, 1)))
-    query: list[Tracklet] = []
-    gallery: list[Tracklet] = []
-    for i in test_idx:
-        query.extend(_person_tracklets(cam_dirs, persons[i], pids[i], (0,)))
-        gallery.extend(_person_tracklets(cam_dirs, persons[i], pids[i], (1,)))
-
-    return split_index("ilids-vid", root, split_id, len(splits), source, seed, train, query,
-                       gallery)
+    return two_camera_split_index("ilids-vid", "iLIDS-VID", root, os.path.join(root, SPLIT_FILE),
+                                  lambda path: _load_splits(path, len(persons)), len(persons),
+                                  split_id, seed, tracklet)

@@ -19,22 +19,18 @@ Train: both cameras of the train persons. Query: cam_a of the test persons
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 
 from vreid.data.index import DatasetFormatError, ReIDIndex, Tracklet
 from vreid.data.readers import DATASETS
 from vreid.data.readers._common import (
-    check_split_id,
-    generate_splits,
-    list_frames,
+    Splits,
     list_subdirs,
+    png_tracklet,
     require_dir,
-    split_index,
+    two_camera_split_index,
 )
-
-log = logging.getLogger(__name__)
 
 SPLIT_FILE = "splits_prid2011.json"
 _PERSON = re.compile(r"^person_(\d+)$")
@@ -64,7 +60,7 @@ def _entry_to_number(entry, path: str, s: int, part: str) -> int:
     )
 
 
-def _load_splits(path: str, common: list[int]) -> list[tuple[list[int], list[int]]]:
+def _load_splits(path: str, common: list[int]) -> Splits:
     try:
         with open(path, "r", encoding="utf-8") as fh:
             raw = json.load(fh)
@@ -121,27 +117,10 @@ def read_prid2011(root, split_id: int = 0, seed: int = 0) -> ReIDIndex:
         raise DatasetFormatError(f"PRID2011: no person present in both {cam_dirs[0]!r} and {cam_dirs[1]!r}")
     names = [(cam_a[n], cam_b[n]) for n in common]
 
-    split_path = os.path.join(root, SPLIT_FILE)
-    if os.path.exists(split_path):
-        splits = _load_splits(split_path, common)
-        source = split_path
-        split_id = check_split_id(split_id, len(splits), split_path)
-    else:
-        splits = generate_splits(len(common), 10, seed)
-        source = "generated"
-        split_id = check_split_id(split_id, len(splits), "the generated PRID2011 splits")
-        log.warning("PRID2011 split file %r absent: using 10 generated splits (seed %d)", split_path, seed)
-    train_idx, test_idx = splits[split_id]
-
     def tracklet(i: int, camid: int) -> Tracklet:
-        pdir = os.path.join(cam_dirs[camid], names[i][camid])
-        frames = list_frames(pdir, (".png",))
-        if not frames:
-            raise DatasetFormatError(f"frame directory {pdir!r} holds no .png frames")
-        return Tracklet(frames=tuple(frames), pid=common[i], camid=camid, meta={"person": names[i][camid]})
+        return png_tracklet(os.path.join(cam_dirs[camid], names[i][camid]), common[i], camid,
+                            names[i][camid], "PRID2011")
 
-    train = [tracklet(i, c) for i in train_idx for c in (0, 1)]
-    query = [tracklet(i, 0) for i in test_idx]
-    gallery = [tracklet(i, 1) for i in test_idx]
-    return split_index("prid2011", root, split_id, len(splits), source, seed, train, query,
-                       gallery)
+    return two_camera_split_index("prid2011", "PRID2011", root, os.path.join(root, SPLIT_FILE),
+                                  lambda path: _load_splits(path, common), len(common),
+                                  split_id, seed, tracklet)

@@ -7,9 +7,10 @@ the key, so a typo in params.yaml never silently falls back to a default.
 from __future__ import annotations
 
 import dataclasses
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, Union, get_type_hints
 
 import yaml
 
@@ -107,8 +108,14 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class StageConfig:
-    """One re-ID training stage: which model, on what input, trained how."""
+    """One re-ID training stage of the `stages:` table: which model, on what input, trained
+    how, on which dataset (`data`: a key of the `data:` section), and which of its model
+    kwargs are earlier stages' model files (`init_from`: kwarg -> stage name, resolved to
+    `models/<stage>/model.pt` by `vreid.pipeline.stages.resolve_stage`)."""
 
+    kind: str = "reid"
+    data: str = "video"
+    init_from: dict[str, str] = field(default_factory=dict)
     model: ModelConfig = ModelConfig()
     input: InputConfig = InputConfig()
     train: TrainConfig = TrainConfig()
@@ -153,6 +160,20 @@ class ParsingTrainConfig:
     milestones: tuple[int, ...] = (12,)
     gamma: float = 0.1
     seed: int = 0
+
+
+@dataclass(frozen=True)
+class ParsingStageConfig(ParsingTrainConfig):
+    """A human-parser training stage of the `stages:` table (`kind: parsing`): the parser
+    settings above, on a parsing set (`data`); `init_from` fills keys of `model`."""
+
+    kind: str = "parsing"
+    data: str = "parsing"
+    init_from: dict[str, str] = field(default_factory=dict)
+
+
+# The kinds of training stage; an entry's `kind` picks its class (default: the first).
+TrainingStage = Union[StageConfig, ParsingStageConfig]
 
 
 @dataclass(frozen=True)
@@ -246,7 +267,7 @@ class SearchDim:
 class TuneConfig:
     """Ray Tune search over one training stage (vreid.hpo); tiny default budget."""
 
-    stage: str = "train_video"
+    stage: str = ""  # a re-ID stage of the `stages:` table; "": the model stage
     space: tuple[SearchDim, ...] = ()
     num_samples: int = 2
     epochs: int = 1  # per trial (overrides the stage's train.epochs); ASHA's max_t
@@ -282,10 +303,10 @@ class Params:
     data: DataConfig = DataConfig()
     synth: SynthConfig = SynthConfig()
     runtime: RuntimeConfig = RuntimeConfig()
-    parsing: ParsingTrainConfig = ParsingTrainConfig()
-    pretrain_image: StageConfig = StageConfig()
-    finetune_image: StageConfig = StageConfig()
-    train_video: StageConfig = StageConfig()
+    # The training stages, in run order (name -> StageConfig | ParsingStageConfig).
+    stages: dict[str, TrainingStage] = field(default_factory=dict)
+    # The stage whose model is evaluated, exported, benchmarked and promoted; "": the last.
+    model_stage: str = ""
     eval: EvalConfig = EvalConfig()
     tracking: TrackingConfig = TrackingConfig()
     metadata: MetadataConfig = MetadataConfig()
@@ -302,6 +323,8 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
         return from_dict(tp, value, where)
     origin = getattr(tp, "__origin__", None)
+    if origin is Union or isinstance(tp, types.UnionType):
+        return _convert(_kind_of(tp.__args__, value, where), value, where)
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: expected a list, got {type(value).__name__}")
@@ -310,7 +333,10 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
-        return dict(value)
+        item_tp = tp.__args__[1]
+        if item_tp is Any:
+            return dict(value)
+        return {k: _convert(item_tp, v, f"{where}.{k}") for k, v in value.items()}
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if tp in (int, float, str, bool) and not isinstance(value, tp):
@@ -318,6 +344,42 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     if tp is int and isinstance(value, bool):
         raise ConfigError(f"{where}: expected int, got {value!r}")
     return value
+
+
+def _kind_of(classes: tuple[type, ...], value: Any, where: str) -> type:
+    """The dataclass of a union whose `kind` default is the mapping's `kind` (default: the
+    first class's)."""
+    kinds = {c.__dataclass_fields__["kind"].default: c for c in classes}
+    kind = value.get("kind", next(iter(kinds))) if isinstance(value, dict) else next(iter(kinds))
+    if kind not in kinds:
+        raise ConfigError(f"{where}.kind: unknown kind {kind!r}; known: {sorted(kinds)}")
+    return kinds[kind]
+
+
+def check_stages(p: Params, where: str = "params") -> None:
+    """The `stages:` table is runnable: every `data` is a dataset key of `data:`, every
+    `init_from` names an EARLIER stage (stages run in table order, so no cycles), and
+    `model_stage` / `tune.stage` name re-ID stages of the table."""
+    datasets = sorted(f.name for f in dataclasses.fields(p.data)
+                      if isinstance(getattr(p.data, f.name), DatasetRef))
+    earlier: list[str] = []
+    for name, stage in p.stages.items():
+        at = f"{where}.stages.{name}"
+        if stage.data not in datasets:
+            raise ConfigError(f"{at}.data: unknown dataset {stage.data!r}; known: {datasets}")
+        for kwarg, source in stage.init_from.items():
+            if source not in earlier:
+                why = ("is the stage itself" if source == name else
+                       "comes later in the table (a cycle, or the order is wrong)"
+                       if source in p.stages else "is not a stage of the table")
+                raise ConfigError(f"{at}.init_from.{kwarg}: {source!r} {why}; a stage starts "
+                                  f"only from stages above it: {earlier}")
+        earlier.append(name)
+    reid = [n for n, s in p.stages.items() if isinstance(s, StageConfig)]
+    for key, value in (("model_stage", p.model_stage), ("tune.stage", p.tune.stage)):
+        if value and value not in reid:
+            raise ConfigError(f"{where}.{key}: {value!r} is not a re-ID stage of the table; "
+                              f"known: {reid}")
 
 
 def from_dict(cls: type, values: dict[str, Any], where: str = "params") -> Any:
@@ -343,7 +405,9 @@ def load_params(path: str | Path = "params.yaml") -> Params:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping")
-    return from_dict(Params, raw, str(path))
+    params = from_dict(Params, raw, str(path))
+    check_stages(params, str(path))
+    return params
 
 
 def to_flat_dict(obj: Any, prefix: str = "") -> dict[str, Any]:

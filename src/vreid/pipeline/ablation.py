@@ -17,6 +17,7 @@ from ..config import ModelConfig, Params
 from ..engine import MetricLogger, NullLogger
 from .common import atomic_write_text, load_model, read_configured, resolve_device, set_threads
 from .evaluate import rank_metrics
+from .stages import model_stage, resolve_stage
 from .train import train_reid
 
 # name -> train_video model-kwargs overrides (None: the frame-average baseline)
@@ -62,7 +63,7 @@ def run_ablation(
     set_threads(params.runtime.threads)
     device = resolve_device(params.runtime.device)
     index = read_configured(params.data.video)
-    stage = params.train_video
+    stage = resolve_stage(params, model_stage(params)).config  # init_from files merged in
     rows = []
     for name in variants:
         with (run_context(name) if run_context else nullcontext(NullLogger())) as logger:

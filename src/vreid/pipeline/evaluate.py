@@ -19,6 +19,7 @@ from ..eval import compute_distance, evaluate_rank, re_ranking
 from ..models import build_model
 from .common import (atomic_write_json, atomic_write_text, load_model, read_configured,
                      resolve_device, set_threads)
+from .stages import model_stage_config
 
 
 @dataclass
@@ -36,8 +37,9 @@ def _summary(result, ev: EvalConfig, prefix: str = "") -> dict[str, float]:
 
 def query_gallery_features(model: nn.Module, index: ReIDIndex, params: Params, clip_len: int,
                            device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Tracklet features of the query and the gallery (eval transform of train_video.input)."""
-    inp, ev = params.train_video.input, params.eval
+    """Tracklet features of the query and the gallery (eval transform of the model stage's
+    input)."""
+    inp, ev = model_stage_config(params).input, params.eval
     transform = build_transform(inp.height, inp.width, train=False)
     qf, gf = (
         extract_features(model, TrackletFrames(split, transform), clip_len, ev.batch_size, device,
@@ -48,8 +50,8 @@ def query_gallery_features(model: nn.Module, index: ReIDIndex, params: Params, c
 
 
 def saved_clip_len(saved: dict, params: Params) -> int:
-    """The clip length a model file was trained with (older files: train_video's)."""
-    return saved.get("input", {}).get("clip_len", params.train_video.input.clip_len)
+    """The clip length a model file was trained with (older files: the model stage's)."""
+    return saved.get("input", {}).get("clip_len", model_stage_config(params).input.clip_len)
 
 
 def query_gallery_ids(index: ReIDIndex) -> tuple[list[int], list[int], list[int], list[int]]:
@@ -105,7 +107,7 @@ def evaluate(
     untrained_cmc = None
     if params.eval.untrained_baseline:
         # Same architecture, random initialisation from the training seed: the floor.
-        torch.manual_seed(params.train_video.train.seed)
+        torch.manual_seed(model_stage_config(params).train.seed)
         untrained = build_model(saved["model_name"], num_classes=saved["num_classes"],
                                 **saved["model_kwargs"])
         base, untrained_cmc = rank_metrics(untrained, index, params, clip_len, device,

@@ -95,8 +95,9 @@ def evaluation_fingerprint(p: Params, index: Any) -> str:
     """What promotion's numbers depend on besides the model: the query and gallery
     tracklets and the evaluation settings."""
     from ..pipeline.fingerprint import fingerprint, tracklets_fingerprint
+    from ..pipeline.stages import model_stage_config
 
-    inp = p.train_video.input
+    inp = model_stage_config(p).input
     return fingerprint(tracklets_fingerprint(index.query, index.root),
                        tracklets_fingerprint(index.gallery, index.root),
                        p.eval, {"height": inp.height, "width": inp.width})

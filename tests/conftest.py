@@ -98,10 +98,12 @@ def per_frame_models():
 
 
 def write_tiny_params(directory: Path, **overrides) -> Path:
-    """TINY with sections updated by `overrides` (`stages=` updates whole table entries)."""
+    """TINY with sections updated by `overrides` (`stages=` updates whole table entries;
+    a scalar, e.g. `model_stage=`, replaces the value)."""
     params = {k: (dict(v) if isinstance(v, dict) else v) for k, v in TINY.items()}
     for section, values in overrides.items():
-        params[section] = {**params.get(section, {}), **values}
+        params[section] = ({**params.get(section, {}), **values} if isinstance(values, dict)
+                           else values)
     path = Path(directory) / "params.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return path

@@ -57,3 +57,12 @@ def test_train_stage_trains_parser_and_reid_entries_into_their_folders(chain_mod
     assert type(parser).__name__ == "ParsingNet" and saved["model_name"] == "egoreid_frame"
     assert "extractor_checkpoint" not in saved["model_kwargs"]  # init-only kwargs dropped
     assert (chain_models / "checkpoints/pretrain_image").is_dir()
+
+
+def test_a_parsing_entry_takes_init_from_into_its_model_settings(tmp_path):
+    (tmp_path / "p.yaml").write_text(
+        "stages:\n  first: {kind: parsing}\n"
+        "  second: {kind: parsing, init_from: {pretrained: first}}\n  reid: {}\n")
+    second = resolve_stage(load_params(tmp_path / "p.yaml"), "second").config
+    assert second.model["pretrained"] == "models/first/model.pt"
+    assert second.model["backbone"] == "resnet"  # the parser's other settings are kept

@@ -16,8 +16,8 @@ from typing import Any
 from prefect import flow
 
 from ..config import Params, load_params
-from ..tracking.env import disable_telemetry
 from ..pipeline.stages import model_stage_file
+from ..tracking.env import disable_telemetry
 from ..tracking.stages import pipeline_key
 from .caching import stage_outputs
 from .tasks import (benchmark_task, evaluate_metadata_task, evaluate_task, export_task,
@@ -49,9 +49,9 @@ def training_flow(params_path: str = "params.yaml", prepare: bool = True,
                   resume: bool = True, promote: bool = False, tune: bool = True) -> dict[str, Any]:
     """prepare -> validate -> the `stages:` table in its order -> evaluate ->
     evaluate_metadata -> export -> benchmark -> tune [-> promote] (the stages of dvc.yaml,
-    both from `vreid.pipeline.graph.stage_graph`); `prepare=False` trains on the data already configured;
-    `tune=False` skips the Ray Tune search; `promote=True` registers the model and makes it
-    the champion if better."""
+    both from `vreid.pipeline.graph.stage_graph`); `prepare=False` trains on the data
+    already configured; `tune=False` skips the Ray Tune search; `promote=True` registers
+    the model and makes it the champion if better."""
     disable_telemetry()
     p = load_params(params_path)
     key, tags = pipeline_key(params_path), flow_run_tags()

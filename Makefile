@@ -24,6 +24,7 @@ install: $(VENV)/.installed
 # Install, then train and evaluate on the embedded data through DVC; print rank-1 / mAP
 # (every metric: `dvc metrics show`).
 run: install
+	vreid dvc-yaml --check
 	dvc repro
 	vreid summary
 

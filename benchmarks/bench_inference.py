@@ -5,7 +5,7 @@
     python benchmarks/bench_inference.py --ort-levels all,extended,basic,disable
     python benchmarks/bench_inference.py --model models/train_video/model.pt --device cuda
 
-Without --model it builds the default profile's video model (params.yaml `train_video.model`,
+Without --model it builds the default profile's video model (params.yaml's model stage,
 random weights: speed does not depend on them) and saves it with `save_model` in a temp
 folder, so no pipeline run is needed. Every ratio is against torch eager measured in the
 same run; warm-up calls (and torch.compile's compilation) are not timed.
@@ -30,10 +30,11 @@ def default_model_file(params_path: Path, directory: Path) -> Path:
 
     from vreid.config import load_params
     from vreid.models import build_model
-    from vreid.pipeline.common import INIT_ONLY_KWARGS, save_model
+    from vreid.pipeline.common import save_model
+    from vreid.pipeline.stages import model_stage_config
 
-    stage = load_params(params_path).train_video
-    kwargs = {k: v for k, v in stage.model.kwargs.items() if k not in INIT_ONLY_KWARGS}
+    stage = model_stage_config(load_params(params_path))  # init_from files left out
+    kwargs = stage.model.kwargs
     torch.manual_seed(0)
     model = build_model(stage.model.name, num_classes=100, **kwargs)
     path = directory / "model.pt"

@@ -36,6 +36,7 @@ def main() -> None:
     from vreid.pipeline.common import (INIT_ONLY_KWARGS, read_configured, resolve_device,
                                        save_model, set_threads)
     from vreid.pipeline.evaluate import score_model
+    from vreid.pipeline.stages import model_stage_config
     from vreid.pipeline.prepare import prepare
     from vreid.tracking.registry import promote
 
@@ -48,7 +49,7 @@ def main() -> None:
     prepare(p)
     print(f"prepare: {time.perf_counter() - t:.1f} s (not part of promote)")
 
-    stage = p.train_video
+    stage = model_stage_config(p)
     index = read_configured(p.data.video)
     kwargs = {k: v for k, v in stage.model.kwargs.items() if k not in INIT_ONLY_KWARGS}
     torch.manual_seed(0)

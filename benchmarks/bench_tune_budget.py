@@ -39,8 +39,7 @@ def main() -> None:
 
     from vreid.config import load_params
     from vreid.pipeline.prepare import prepare
-    from vreid.pipeline.pretrain_parsing import pretrain_parsing
-    from vreid.pipeline.train import train_reid
+    from vreid.pipeline.stages import model_file, train_stage, tuned_stage
 
     p = load_params("params.yaml")
     start = time.perf_counter()
@@ -48,14 +47,12 @@ def main() -> None:
         prepare(p)
     print(f"prepare (default data): {time.perf_counter() - start:.1f} s")
     start = time.perf_counter()
-    untrained = dataclasses.replace(p.parsing, epochs=0)
-    if not Path("models/parsing/model.pt").exists():
-        pretrain_parsing(untrained, p.data.parsing, p.runtime)
-    for stage, data in (("pretrain_image", p.data.image), ("finetune_image", p.data.video)):
-        cfg = getattr(p, stage)
-        if not (Path("models") / stage / "model.pt").exists():
-            cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=0))
-            train_reid(cfg, data, p.runtime, Path("models") / stage, Path("checkpoints") / stage)
+    for stage in list(p.stages)[:list(p.stages).index(tuned_stage(p))]:  # the tuned one's upstream
+        cfg = p.stages[stage]
+        if not model_file(stage).exists():
+            untrained = (dataclasses.replace(cfg, epochs=0) if hasattr(cfg, "epochs") else
+                         dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=0)))
+            train_stage(dataclasses.replace(p, stages={**p.stages, stage: untrained}), stage)
     print(f"upstream models (0 epochs): {time.perf_counter() - start:.1f} s")
 
     shutil.rmtree("tune", ignore_errors=True)

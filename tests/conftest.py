@@ -12,11 +12,10 @@ _TRAIN = {"epochs": 2, "ids_per_batch": 3, "instances_per_id": 2, "iters_per_epo
           "warmup_epochs": 1, "milestones": [1]}
 
 
-def _stage(name, extra, clip_len=2, losses=None):
-    kwargs = {"parser": _PARSER, "parser_checkpoint": "models/parsing/model.pt",
-              "parser_size": [64, 32], **extra}
+def _stage(name, data, init_from, extra, clip_len=2, losses=None):
+    kwargs = {"parser": _PARSER, "parser_size": [64, 32], **extra}
     train = dict(_TRAIN, **({"losses": losses} if losses else {}))
-    return {"model": {"name": name, "kwargs": kwargs},
+    return {"data": data, "init_from": init_from, "model": {"name": name, "kwargs": kwargs},
             "input": {"height": 32, "width": 16, "clip_len": clip_len}, "train": train}
 
 
@@ -40,14 +39,20 @@ TINY = {
                     "frames": [16, 17]},
     },
     "runtime": {"device": "cpu", "threads": 1},
-    "parsing": {"model": _PARSER, "height": 64, "width": 32, "epochs": 1, "batch_size": 2,
-                "milestones": [1]},
-    "pretrain_image": _stage("egoreid_frame", {}, clip_len=1),
-    "finetune_image": _stage("egoreid_frame", {"extractor_checkpoint":
-                                               "models/pretrain_image/model.pt"}, clip_len=1),
-    "train_video": _stage("egoreid", {"extractor_checkpoint": "models/finetune_image/model.pt",
-                                      "channels": 16},
-                          losses=[{"name": "region_cross_entropy"}]),
+    "stages": {
+        "pretrain_parsing": {"kind": "parsing", "data": "parsing", "model": _PARSER,
+                             "height": 64, "width": 32, "epochs": 1, "batch_size": 2,
+                             "milestones": [1]},
+        "pretrain_image": _stage("egoreid_frame", "image",
+                                 {"parser_checkpoint": "pretrain_parsing"}, {}, clip_len=1),
+        "finetune_image": _stage("egoreid_frame", "video",
+                                 {"parser_checkpoint": "pretrain_parsing",
+                                  "extractor_checkpoint": "pretrain_image"}, {}, clip_len=1),
+        "train_video": _stage("egoreid", "video",
+                              {"parser_checkpoint": "pretrain_parsing",
+                               "extractor_checkpoint": "finetune_image"}, {"channels": 16},
+                              losses=[{"name": "region_cross_entropy"}]),
+    },
     "eval": {"batch_size": 16, "max_rank": 20},
     "tracking": {"experiment": "vreid-test"},
     "export": {"opset": 18},
@@ -62,9 +67,12 @@ TINY = {
 
 
 def write_tiny_params(directory: Path, **overrides) -> Path:
+    """TINY with sections updated by `overrides` (`stages=` updates whole table entries;
+    a scalar, e.g. `model_stage=`, replaces the value)."""
     params = {k: (dict(v) if isinstance(v, dict) else v) for k, v in TINY.items()}
     for section, values in overrides.items():
-        params[section] = {**params.get(section, {}), **values}
+        params[section] = ({**params.get(section, {}), **values} if isinstance(values, dict)
+                           else values)
     path = Path(directory) / "params.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return path
@@ -103,17 +111,14 @@ def chain_models(prepared):
     """The tiny chain's parser and image models (pretrain + fine-tune), trained once."""
     import os
 
-    from vreid.pipeline.pretrain_parsing import pretrain_parsing
-    from vreid.pipeline.train import train_reid
+    from vreid.pipeline.stages import train_stage
 
     cwd = Path.cwd()
     os.chdir(prepared)
     try:
         p = load_params("params.yaml")
-        pretrain_parsing(p.parsing, p.data.parsing, p.runtime)
-        for stage, data in (("pretrain_image", p.data.image), ("finetune_image", p.data.video)):
-            train_reid(getattr(p, stage), data, p.runtime, Path("models") / stage,
-                       Path("checkpoints") / stage)
+        for stage in ("pretrain_parsing", "pretrain_image", "finetune_image"):
+            train_stage(p, stage)
     finally:
         os.chdir(cwd)
     return prepared

@@ -9,10 +9,32 @@ runner = CliRunner()
 def test_one_command_per_stage():
     out = runner.invoke(app, ["--help"])
     assert out.exit_code == 0
-    for stage in ("prepare", "validate", "pretrain-parsing", "pretrain-image", "finetune-image",
-                  "train-video", "evaluate", "evaluate-metadata", "stats", "export",
-                  "benchmark"):
+    for stage in ("prepare", "validate", "train-stage", "dvc-yaml", "evaluate",
+                  "evaluate-metadata", "stats", "export", "benchmark"):
         assert stage in out.output
+    for alias in ("pretrain-parsing", "pretrain-image", "finetune-image", "train-video"):
+        assert runner.invoke(app, [alias, "--help"]).exit_code == 0  # EgoReID's, kept
+
+
+def test_train_stage_of_a_stage_not_in_the_table_is_one_readable_error(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("stages:\n  baseline: {model: {name: resnet_tap}}\n")
+    out = runner.invoke(app, ["train-stage", "pretrain_parsing", "--params", str(params)])
+    assert out.exit_code == 1
+    assert "no training stage 'pretrain_parsing'" in out.output and "baseline" in out.output
+
+
+def test_dvc_yaml_check_fails_on_a_stale_file_and_passes_once_written(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("stages:\n  baseline: {model: {name: resnet_tap}}\n")
+    target = tmp_path / "dvc.yaml"
+    target.write_text("stages: {}\n")
+    args = ["--params", str(params), "--output", str(target)]
+    stale = runner.invoke(app, ["dvc-yaml", "--check", *args])
+    assert stale.exit_code == 1 and "out of date" in stale.output
+    assert runner.invoke(app, ["dvc-yaml", *args]).exit_code == 0
+    assert "vreid train-stage baseline" in target.read_text()
+    assert runner.invoke(app, ["dvc-yaml", "--check", *args]).exit_code == 0
 
 
 def test_bad_params_exit_non_zero_with_the_file_and_key(tmp_path):

@@ -12,7 +12,6 @@ from rich.console import Console
 from .config import ConfigError, Params, load_params
 from .data.index import DatasetFormatError
 from .tracking.env import disable_telemetry
-from .tracking.stages import TRAIN_STAGES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Video-based person re-identification pipeline.")
@@ -76,44 +75,72 @@ def validate(params: Path = ParamsOption, reports: Path = Path("reports")) -> No
     console.print(f"[green]data valid[/]; report in {out.report_md}")
 
 
-@app.command("pretrain-parsing")
-def pretrain_parsing(params: Path = ParamsOption, resume: bool = ResumeOption) -> None:
-    """Train the human parser on the configured LIP-layout set; report pixel acc / mIoU."""
+@app.command("train-stage")
+def train_stage(name: str = typer.Argument(..., help="A stage of params.yaml's `stages:` table."),
+                params: Path = ParamsOption, resume: bool = ResumeOption) -> None:
+    """Train one stage of the `stages:` table (models/NAME/model.pt); a parsing stage also
+    reports pixel accuracy / mIoU on its val split."""
+    from .pipeline.stages import resolve_stage
     from .progress import RichProgressHook
-    from .tracking.stages import pipeline_key, run_pretrain_parsing
+    from .tracking.stages import pipeline_key, run_train_stage
 
     p = _params(params)
-    out = _run_stage(run_pretrain_parsing, p, pipeline_key(params),
-                     hooks=[RichProgressHook(p.parsing.epochs)], resume=resume)
-    console.print(f"[green]parser[/] -> {out.model_path}: pixel acc {out.pixel_acc:.1%}, "
-                  f"mIoU {out.mean_iou:.1%} on {out.metrics_path}")
+    stage = _run_stage(resolve_stage, p, name)
+    out = _run_stage(run_train_stage, p, name, pipeline_key(params),
+                     hooks=[RichProgressHook(_epochs(stage.config))], resume=resume)
+    line = f"[green]{name}[/] -> {out.model_path} ({out.epochs_run} epochs run, started at " \
+           f"epoch {out.resumed_from_epoch})"
+    if hasattr(out, "mean_iou"):
+        line += f": pixel acc {out.pixel_acc:.1%}, mIoU {out.mean_iou:.1%} on {out.metrics_path}"
+    console.print(line)
 
 
-def _register_train_command(stage_name: str, data_attr: str) -> None:
+def _model_of(p: Params, model: Path | None) -> Path:
+    """The model file given on the command line, else the model stage's."""
+    from .pipeline.stages import model_stage_file
+
+    return model or _run_stage(model_stage_file, p)
+
+
+def _epochs(config) -> int:
+    return config.epochs if hasattr(config, "epochs") else config.train.epochs
+
+
+def _register_alias(stage_name: str) -> None:
+    """`vreid pretrain-image` = `vreid train-stage pretrain_image` (EgoReID's chain)."""
     def command_fn(params: Path = ParamsOption, resume: bool = ResumeOption) -> None:
-        from .progress import RichProgressHook
-        from .tracking.stages import pipeline_key, run_train_stage
+        train_stage(stage_name, params, resume)
 
-        p = _params(params)
-        epochs = getattr(p, stage_name).train.epochs
-        out = _run_stage(run_train_stage, p, stage_name, pipeline_key(params),
-                         hooks=[RichProgressHook(epochs)], resume=resume)
-        console.print(f"[green]{stage_name}[/] -> {out.model_path} ({out.epochs_run} epochs "
-                      f"run, started at epoch {out.resumed_from_epoch})")
-
-    command_fn.__doc__ = (f"Train the `{stage_name}` stage on the configured {data_attr} set "
-                          f"(models/{stage_name}/model.pt).")
-    app.command(stage_name.replace("_", "-"))(command_fn)
+    command_fn.__doc__ = f"Alias of `vreid train-stage {stage_name}`."
+    app.command(stage_name.replace("_", "-"), hidden=True)(command_fn)
 
 
-for _stage, _data in TRAIN_STAGES.items():
-    _register_train_command(_stage, _data)
+for _stage in ("pretrain_parsing", "pretrain_image", "finetune_image", "train_video"):
+    _register_alias(_stage)
+
+
+@app.command("dvc-yaml")
+def dvc_yaml(params: Path = ParamsOption, output: Path = Path("dvc.yaml"),
+             check: bool = typer.Option(False, help="Only check that OUTPUT is up to date.")
+             ) -> None:
+    """Write dvc.yaml from params.yaml's `stages:` table (run it after editing the table)."""
+    from .pipeline.common import atomic_write_text
+    from .pipeline.graph import dvc_yaml as generate
+
+    text = _run_stage(generate, _params(params))
+    if check:
+        if not output.is_file() or output.read_text() != text:
+            _fail(f"{output} is out of date with {params}: run `vreid dvc-yaml`")
+        console.print(f"{output} is up to date")
+        return
+    atomic_write_text(output, text)
+    console.print(f"[green]{output}[/] written from {params}")
 
 
 @app.command()
 def evaluate(
     params: Path = ParamsOption,
-    model: Path = typer.Option(Path("models/train_video/model.pt"), help="Model to evaluate."),
+    model: Path = typer.Option(None, help="Model to evaluate (default: the model stage's)."),
     reports: Path = Path("reports"),
 ) -> None:
     """CMC / mAP / mINP on the configured video set's query and gallery."""
@@ -181,7 +208,7 @@ def compare(
 @app.command()
 def promote(
     params: Path = ParamsOption,
-    model: Path = typer.Option(Path("models/train_video/model.pt"), help="The challenger."),
+    model: Path = typer.Option(None, help="The challenger (default: the model stage's model)."),
     onnx: Path = typer.Option(None, help="Its ONNX export, logged with it (default: "
                               "models/export/model.onnx when it is newer than the model)."),
 ) -> None:
@@ -190,11 +217,12 @@ def promote(
     from .tracking.registry import promote as stage
     from .tracking.stages import pipeline_key
 
+    p = _params(params)
+    model = _model_of(p, model)
     default_onnx = Path("models/export/model.onnx")
     if (onnx is None and default_onnx.is_file() and model.is_file()
             and default_onnx.stat().st_mtime >= model.stat().st_mtime):
         onnx = default_onnx  # newer than the model: not left over from an earlier one
-    p = _params(params)
     d = _registry_call(stage, p, model, key=pipeline_key(params), onnx_path=onnx)
     colour = "bold green" if d.promoted else "yellow"
     verdict = "champion" if d.promoted else "not promoted"
@@ -246,7 +274,7 @@ def schedule(
 @app.command("evaluate-metadata")
 def evaluate_metadata(
     params: Path = ParamsOption,
-    model: Path = typer.Option(Path("models/train_video/model.pt"), help="Model to evaluate."),
+    model: Path = typer.Option(None, help="Model to evaluate (default: the model stage's)."),
     reports: Path = Path("reports"),
 ) -> None:
     """Rank-1 / mAP on the EgoReID set without and with sensor-metadata pruning
@@ -255,6 +283,7 @@ def evaluate_metadata(
     from .tracking.stages import pipeline_key, run_evaluate_metadata
 
     p = _params(params)
+    model = _model_of(p, model)
     out = _run_stage(run_evaluate_metadata, p, model, reports, pipeline_key(params))
     m = out.metrics
     typer.echo(format_table(m, str(model)))
@@ -287,7 +316,7 @@ def stats(
 @app.command()
 def export(
     params: Path = ParamsOption,
-    model: Path = typer.Option(Path("models/train_video/model.pt"), help="Model to export."),
+    model: Path = typer.Option(None, help="Model to export (default: the model stage's)."),
     out: Path = typer.Option(Path("models/export"), help="Folder of model.onnx (and model.engine)."),
     reports: Path = Path("reports"),
 ) -> None:
@@ -306,7 +335,7 @@ def export(
 @app.command()
 def benchmark(
     params: Path = ParamsOption,
-    model: Path = typer.Option(Path("models/train_video/model.pt"), help="Torch model file."),
+    model: Path = typer.Option(None, help="Torch model file (default: the model stage's)."),
     onnx: Path = typer.Option(Path("models/export/model.onnx"), help="Its exported ONNX file."),
     reports: Path = Path("reports"),
 ) -> None:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import field
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Discriminator, Field, Tag, TypeAdapter, ValidationError
 
 from .data.synth.config import (
     Difficulty,
@@ -139,8 +139,14 @@ class TrainConfig:
 
 @section
 class StageConfig:
-    """One re-ID training stage: which model, on what input, trained how."""
+    """One re-ID training stage of the `stages:` table: which model, on what input, trained
+    how, on which dataset (`data`: a key of the `data:` section), and which of its model
+    kwargs are earlier stages' model files (`init_from`: kwarg -> stage name, resolved to
+    `models/<stage>/model.pt` by `vreid.pipeline.stages.resolve_stage`)."""
 
+    kind: Literal["reid"] = "reid"
+    data: Str = "video"
+    init_from: dict[Str, Str] = field(default_factory=dict)
     model: ModelConfig = ModelConfig()
     input: InputConfig = InputConfig()
     train: TrainConfig = TrainConfig()
@@ -185,6 +191,27 @@ class ParsingTrainConfig:
     milestones: tuple[NonNegInt, ...] = (12,)
     gamma: PosFloat = 0.1
     seed: Int = 0
+
+
+@section
+class ParsingStageConfig(ParsingTrainConfig):
+    """A human-parser training stage of the `stages:` table (`kind: parsing`): the parser
+    settings above, on a parsing set (`data`); `init_from` fills keys of `model`."""
+
+    kind: Literal["parsing"] = "parsing"
+    data: Str = "parsing"
+    init_from: dict[Str, Str] = field(default_factory=dict)
+
+
+def _stage_kind(value: Any) -> str:
+    """An entry's `kind` (a mapping from YAML or a built section); default: re-ID."""
+    return value.get("kind", "reid") if isinstance(value, dict) else getattr(value, "kind", "reid")
+
+
+# The kinds of training stage; an entry's `kind` picks its class (default: reid).
+TrainingStage = Annotated[
+    Union[Annotated[StageConfig, Tag("reid")], Annotated[ParsingStageConfig, Tag("parsing")]],
+    Discriminator(_stage_kind)]
 
 
 @section
@@ -279,7 +306,7 @@ class SearchDim:
 class TuneConfig:
     """Ray Tune search over one training stage (vreid.hpo); tiny default budget."""
 
-    stage: Str = "train_video"
+    stage: Str = ""  # a re-ID stage of the `stages:` table; "": the model stage
     space: tuple[SearchDim, ...] = ()
     num_samples: PosInt = 2
     epochs: PosInt = 1  # per trial (overrides the stage's train.epochs); ASHA's max_t
@@ -315,10 +342,11 @@ class Params:
     data: DataConfig = DataConfig()
     synth: SynthConfig = SynthConfig()
     runtime: RuntimeConfig = RuntimeConfig()
-    parsing: ParsingTrainConfig = ParsingTrainConfig()
-    pretrain_image: StageConfig = StageConfig()
-    finetune_image: StageConfig = StageConfig()
-    train_video: StageConfig = StageConfig()
+    # The training stages, in run order (name -> StageConfig | ParsingStageConfig).
+    stages: dict[Str, TrainingStage] = field(default_factory=dict)
+    # The stage whose model is evaluated, exported, benchmarked and promoted; "": the last
+    # re-ID stage of the table.
+    model_stage: Str = ""
     eval: EvalConfig = EvalConfig()
     tracking: TrackingConfig = TrackingConfig()
     metadata: MetadataConfig = MetadataConfig()
@@ -329,14 +357,21 @@ class Params:
 
 
 
+STAGE_KINDS = ("reid", "parsing")  # the tags of TrainingStage; pydantic puts them in `loc`
+
+
 def _field_names(cls: Any, loc: tuple[Any, ...]) -> list[str]:
     """Field names of the section found at `loc` under `cls` ([] if it is not one)."""
     tp = cls
     for part in loc:
         if get_origin(tp) is Annotated:
             tp = get_args(tp)[0]
-        if isinstance(part, int) and get_origin(tp) is tuple:
+        if get_origin(tp) is Union:  # a tagged union: `part` is the tag
+            tp = {get_args(a)[1].tag: get_args(a)[0] for a in get_args(tp)}.get(part)
+        elif isinstance(part, int) and get_origin(tp) is tuple:
             tp = get_args(tp)[0]
+        elif isinstance(part, str) and get_origin(tp) is dict:
+            tp = get_args(tp)[1]
         elif isinstance(part, str) and dataclasses.is_dataclass(tp):
             tp = get_type_hints(tp, include_extras=True).get(part)
         else:
@@ -344,6 +379,13 @@ def _field_names(cls: Any, loc: tuple[Any, ...]) -> list[str]:
     if get_origin(tp) is Annotated:
         tp = get_args(tp)[0]
     return [f.name for f in dataclasses.fields(tp)] if dataclasses.is_dataclass(tp) else []
+
+
+def _shown(loc: tuple[Any, ...]) -> str:
+    """The dotted key of `loc`, without the stage-kind tag pydantic inserts in the table."""
+    parts = [p for i, p in enumerate(loc)
+             if not (i == 2 and loc[0] == "stages" and p in STAGE_KINDS)]
+    return ".".join(str(p) for p in parts)
 
 
 def _problems(exc: ValidationError, cls: type, where: str, sep: str) -> ConfigError:
@@ -354,9 +396,12 @@ def _problems(exc: ValidationError, cls: type, where: str, sep: str) -> ConfigEr
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
             msg = f"unknown key; known: {', '.join(_field_names(cls, loc[:-1]))}"
+        elif err["type"] == "union_tag_invalid":
+            loc += ("kind",)
+            msg = f"unknown kind {err['ctx']['tag']!r}; known: {', '.join(STAGE_KINDS)}"
         elif err["type"] != "missing" and not isinstance(err["input"], (dict, list, tuple)):
             msg += f", got {err['input']!r}"
-        path = ".".join(str(part) for part in loc)
+        path = _shown(loc)
         lines.append(f"{where}{sep}{path}: {msg}" if path else f"{where}: {msg}")
     return ConfigError("\n".join(lines))
 
@@ -379,7 +424,35 @@ def load_params(path: str | Path = "params.yaml") -> Params:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping")
-    return from_dict(Params, raw, str(path))
+    params = from_dict(Params, raw, str(path))
+    check_stages(params, str(path))
+    return params
+
+
+def check_stages(p: Params, where: str = "params") -> None:
+    """The `stages:` table is runnable: every `data` is a dataset key of `data:`, every
+    `init_from` names an EARLIER stage (stages run in table order, so no cycles), and
+    `model_stage` / `tune.stage` name re-ID stages of the table."""
+    datasets = sorted(f.name for f in dataclasses.fields(p.data)
+                      if isinstance(getattr(p.data, f.name), DatasetRef))
+    earlier: list[str] = []
+    for name, stage in p.stages.items():
+        at = f"{where}.stages.{name}"
+        if stage.data not in datasets:
+            raise ConfigError(f"{at}.data: unknown dataset {stage.data!r}; known: {datasets}")
+        for kwarg, source in stage.init_from.items():
+            if source not in earlier:
+                why = ("is the stage itself" if source == name else
+                       "comes later in the table (a cycle, or the order is wrong)"
+                       if source in p.stages else "is not a stage of the table")
+                raise ConfigError(f"{at}.init_from.{kwarg}: {source!r} {why}; a stage starts "
+                                  f"only from stages above it: {earlier}")
+        earlier.append(name)
+    reid = [n for n, s in p.stages.items() if isinstance(s, StageConfig)]
+    for key, value in (("model_stage", p.model_stage), ("tune.stage", p.tune.stage)):
+        if value and value not in reid:
+            raise ConfigError(f"{where}.{key}: {value!r} is not a re-ID stage of the table; "
+                              f"known: {reid}")
 
 
 def to_flat_dict(obj: Any, prefix: str = "") -> dict[str, Any]:

@@ -34,13 +34,14 @@ def test_key_changes_with_an_input_file_and_only_for_stages_reading_it(data_copy
 
 def test_key_changes_with_its_params_section_and_upstream_model(data_copy, tmp_path):
     p = load_params("params.yaml")
-    model = tmp_path / "models/parsing/model.pt"
+    model = tmp_path / "models/pretrain_parsing/model.pt"
     model.parent.mkdir(parents=True)
     model.write_bytes(b"weights v1")
     key = stage_key("pretrain_image", p)
-    lr = dataclasses.replace(p.pretrain_image, train=dataclasses.replace(
-        p.pretrain_image.train, lr=0.5))
-    assert stage_key("pretrain_image", dataclasses.replace(p, pretrain_image=lr)) != key
+    image = p.stages["pretrain_image"]
+    lr = dataclasses.replace(image, train=dataclasses.replace(image.train, lr=0.5))
+    assert stage_key("pretrain_image", dataclasses.replace(
+        p, stages={**p.stages, "pretrain_image": lr})) != key
     assert stage_key("pretrain_image", dataclasses.replace(p, eval=p.eval)) == key
     model.write_bytes(b"weights v2")  # the parser changed: the image model must retrain
     assert stage_key("pretrain_image", p) != key
@@ -48,9 +49,33 @@ def test_key_changes_with_its_params_section_and_upstream_model(data_copy, tmp_p
 
 def test_outputs_and_unknown_stage(data_copy):
     p = load_params("params.yaml")
-    assert [str(o) for o in stage_outputs("train_video", p)] == ["models/train_video/model.pt"]
+    assert [str(o) for o in stage_outputs("train_video", p)] == [
+        "models/train_video/model.pt", "checkpoints/train_video"]  # dvc.yaml's outs
+    assert [str(o) for o in stage_outputs("evaluate", p)] == ["reports/metrics.json",
+                                                              "reports/cmc.csv"]
     with pytest.raises(ValueError, match="unknown stage 'tune_audio'"):
         stage_key("tune_audio", p)
+
+
+def test_validate_key_follows_the_egoreid_set_too(data_copy):
+    p = load_params("params.yaml")
+    key = stage_key("validate", p)
+    log = next(f for f in sorted((data_copy / "data/synthetic/egoreid").rglob("*"))
+               if f.is_file())
+    log.write_bytes(log.read_bytes() + b"\n")
+    assert stage_key("validate", p) != key
+
+
+def test_a_table_without_a_parser_has_no_parser_stage(data_copy):
+    import yaml
+
+    params = yaml.safe_load(open("params.yaml"))
+    params["stages"] = {"baseline": {"model": {"name": "resnet_tap", "kwargs": {"depth": 18}}}}
+    open("params.yaml", "w").write(yaml.safe_dump(params))
+    p = load_params("params.yaml")
+    with pytest.raises(ValueError, match="unknown stage 'pretrain_parsing'"):
+        stage_key("pretrain_parsing", p)
+    assert [str(o) for o in stage_outputs("baseline", p)][0] == "models/baseline/model.pt"
 
 
 def test_missing_dataset_names_the_folder(data_copy):

@@ -16,7 +16,7 @@ import pytest
 
 import vreid
 from vreid.config import load_params
-from vreid.flows.retraining import DATASETS
+from vreid.flows.retraining import watched_datasets
 from vreid.flows.schedule import ServerUnavailable, require_server, schedules
 from vreid.pipeline.fingerprint import dataset_digest
 from vreid.tracking.env import TELEMETRY_OFF
@@ -199,7 +199,7 @@ def test_served_deployment_runs_on_schedule_and_skips_unchanged_data(prefect_ser
     p = load_params(served_work / "params.yaml")
     state = served_work / "reports/retraining_state.json"
     state.parent.mkdir(parents=True)
-    data = {name: dataset_digest(getattr(p.data, name)) for name in DATASETS}
+    data = {name: dataset_digest(getattr(p.data, name)) for name in watched_datasets(p)}
     state.write_text(json.dumps({"data": data, "flow_run_id": "earlier"}))
 
     run, logs = serve_until_a_scheduled_run_finishes(prefect_server, served_work, tmp_path, 120)

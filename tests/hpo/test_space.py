@@ -17,17 +17,18 @@ def p(tmp_path):
 
 def test_trial_params_override_the_stage_and_hold_out_validation_ids(p):
     q = trial_params(p, {"train.lr": 0.002, "input.clip_len": 3})
-    stage = q.train_video
+    stage = q.stages["train_video"]
     assert stage.train.lr == 0.002 and stage.input.clip_len == 3
     assert stage.train.epochs == p.tune.epochs and stage.train.iters_per_epoch == 1
     assert q.data.video.holdout_ids == 2 and q.data.image == p.data.image
     assert q.runtime.threads == p.tune.threads_per_trial and not q.tracking.log_model
-    assert q.finetune_image == p.finetune_image and p.train_video.train.lr == 0.001  # copies
+    assert q.stages["finetune_image"] == p.stages["finetune_image"]
+    assert p.stages["train_video"].train.lr == 0.001  # copies
 
 
 def test_list_items_are_addressed_by_index(p):
     q = trial_params(p, {"train.losses.0.weight": 0.5})
-    assert q.train_video.train.losses[0].weight == 0.5
+    assert q.stages["train_video"].train.losses[0].weight == 0.5
 
 
 @pytest.mark.parametrize("dim, message", [
@@ -47,8 +48,11 @@ def test_bad_space_is_a_config_error_naming_the_entry(p, dim, message):
 
 
 def test_unknown_stage_and_empty_space_are_refused(p):
-    with pytest.raises(ConfigError, match="not a training stage"):
+    with pytest.raises(ConfigError, match="'eval' is not a re-ID training stage"):
         validate_space(dataclasses.replace(p, tune=dataclasses.replace(p.tune, stage="eval")))
+    with pytest.raises(ConfigError, match="'pretrain_parsing' is not a re-ID training stage"):
+        validate_space(dataclasses.replace(p, tune=dataclasses.replace(
+            p.tune, stage="pretrain_parsing")))
     with pytest.raises(ConfigError, match="tune.space is empty"):
         validate_space(dataclasses.replace(p, tune=dataclasses.replace(p.tune, space=())))
 

@@ -19,9 +19,9 @@ class ScoredHook(ValidationReportHook):
 @pytest.fixture
 def p(tmp_path):
     p = load_params(write_tiny_params(tmp_path))
-    stage = p.train_video
-    return dataclasses.replace(p, train_video=dataclasses.replace(
-        stage, train=dataclasses.replace(stage.train, epochs=3)))
+    stage = p.stages["train_video"]
+    return dataclasses.replace(p, stages={**p.stages, "train_video": dataclasses.replace(
+        stage, train=dataclasses.replace(stage.train, epochs=3))})
 
 
 def test_reports_each_epoch_but_keeps_the_last_for_after_the_stage(p):

@@ -77,9 +77,11 @@ def test_train_register_promote_through_the_server(services, prepared, tiny_para
         data={"video": {"name": "mars", "root": str(data / "mars")},
               "image": {"name": "market1501", "root": str(data / "market1501")},
               "parsing": {"name": "lip", "root": str(data / "lip")}},
-        train_video={"model": {"name": "resnet_tap", "kwargs": {"depth": 18}},
-                     "train": {"epochs": 1, "ids_per_batch": 3, "instances_per_id": 2,
-                               "iters_per_epoch": 2, "warmup_epochs": 1, "milestones": [1]}},
+        stages={"train_video": {
+            "model": {"name": "resnet_tap", "kwargs": {"depth": 18}},
+            "input": {"height": 32, "width": 16, "clip_len": 2},
+            "train": {"epochs": 1, "ids_per_batch": 3, "instances_per_id": 2,
+                      "iters_per_epoch": 2, "warmup_epochs": 1, "milestones": [1]}}},
         tracking={"experiment": "vreid-infra", "log_model": False})
     p = load_params(params)
     key = pipeline_key(params)

@@ -27,7 +27,7 @@ def test_dvc_repro_runs_stages_tracks_mlflow_and_reruns_only_what_changed(
         tmp_path, tiny_params_writer):
     work = tmp_path / "repo"
     work.mkdir()
-    shutil.copy(REPO / "dvc.yaml", work)
+    shutil.copy(REPO / "dvc.yaml", work)  # generated from the repo's params.yaml table
     shutil.copytree(REPO / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__"))
     tiny_params_writer(work)
     bin_dir = str(Path(sys.executable).parent)
@@ -54,7 +54,7 @@ def test_dvc_repro_runs_stages_tracks_mlflow_and_reruns_only_what_changed(
     # settings run again (the search is restored: trials train tune.epochs whatever
     # train_video's epochs).
     params = yaml.safe_load((work / "params.yaml").read_text())
-    params["train_video"]["train"]["epochs"] = 3
+    params["stages"]["train_video"]["train"]["epochs"] = 3
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     third = run(dvc + ["repro"], work, env)
     ran = [s for s in STAGES if f"Running stage '{s}'" in third]

@@ -18,7 +18,7 @@ def test_each_model_file_is_scored_at_its_own_input_size(in_prepared, tmp_path, 
 
     monkeypatch.setattr(evaluate_module, "load_model", recording_load)
     p = load_params("params.yaml")
-    assert (p.train_video.input.height, p.train_video.input.width) == (32, 16)
+    assert (p.stages["train_video"].input.height, p.stages["train_video"].input.width) == (32, 16)
     index = read_configured(p.data.video)
     files = {}
     for name, inp in (("small", InputConfig(32, 16, 2)), ("large", InputConfig(48, 24, 3))):

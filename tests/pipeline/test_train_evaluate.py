@@ -14,15 +14,17 @@ from vreid.pipeline.train import run_fingerprint, train_reid
 def baseline_params():
     """The tiny params with the video stage swapped for the ResNet + TAP baseline."""
     p = load_params("params.yaml")
-    train = dataclasses.replace(p.train_video.train, losses=TrainConfig().losses)
-    stage = dataclasses.replace(p.train_video, model=ModelConfig("resnet_tap", {"depth": 18}),
-                                train=train)
-    return dataclasses.replace(p, train_video=stage)
+    video = p.stages["train_video"]
+    train = dataclasses.replace(video.train, losses=TrainConfig().losses)
+    stage = dataclasses.replace(video, model=ModelConfig("resnet_tap", {"depth": 18}),
+                                train=train, init_from={})
+    return dataclasses.replace(p, stages={**p.stages, "train_video": stage})
 
 
 def test_train_then_evaluate_writes_model_and_metrics(in_prepared, tmp_path):
     p = baseline_params()
-    out = train_reid(p.train_video, p.data.video, p.runtime, tmp_path / "model", tmp_path / "ckpt")
+    stage = p.stages["train_video"]
+    out = train_reid(stage, p.data.video, p.runtime, tmp_path / "model", tmp_path / "ckpt")
     assert out.model_path.is_file() and out.epochs_run == 2
     model, saved = load_model(out.model_path)
     assert saved["input"]["clip_len"] == 2
@@ -37,13 +39,13 @@ def test_train_then_evaluate_writes_model_and_metrics(in_prepared, tmp_path):
     assert rows[0] == "rank,cmc,untrained_cmc" and len(rows) == 1 + len(ev.cmc)
 
     # Run again with the same settings: everything resumes from the last checkpoint.
-    again = train_reid(p.train_video, p.data.video, p.runtime, tmp_path / "model",
+    again = train_reid(stage, p.data.video, p.runtime, tmp_path / "model",
                        tmp_path / "ckpt")
     assert again.epochs_run == 0 and again.resumed_from_epoch == 2
 
 
 def test_fingerprint_ignores_epochs_but_not_lr(in_prepared):
-    stage = baseline_params().train_video
+    stage = baseline_params().stages["train_video"]
     ref = load_params("params.yaml").data.video
     more = dataclasses.replace(stage, train=dataclasses.replace(stage.train, epochs=7))
     lr = dataclasses.replace(stage, train=dataclasses.replace(stage.train, lr=0.5))
@@ -81,8 +83,9 @@ def test_train_reid_trains_and_checkpoints_a_loss_with_state(in_prepared, tmp_pa
     p = baseline_params()
     centres = LossTerm("centres", 0.01, {"dim": 512, "optimizer": {"kind": "sgd", "lr": 0.5,
                                                                     "momentum": 0.0}})
-    train = dataclasses.replace(p.train_video.train, losses=(*p.train_video.train.losses, centres))
-    stage = dataclasses.replace(p.train_video, train=train)
+    video = p.stages["train_video"]
+    train = dataclasses.replace(video.train, losses=(*video.train.losses, centres))
+    stage = dataclasses.replace(video, train=train)
     out = train_reid(stage, p.data.video, p.runtime, tmp_path / "model", tmp_path / "ckpt")
     assert out.final_metrics["loss_centres"] > 0
     state = load_checkpoint(latest_checkpoint(tmp_path / "ckpt"))

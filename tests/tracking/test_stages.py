@@ -41,7 +41,7 @@ def test_evaluate_run_is_nested_tagged_and_logs_metrics(tracked, tmp_path):
 
 def test_unknown_training_stage_is_refused(tracked):
     p, _ = tracked
-    with pytest.raises(ValueError, match="unknown training stage 'train_audio'"):
+    with pytest.raises(ValueError, match="no training stage 'train_audio' in the `stages:` table"):
         run_train_stage(p, "train_audio")
 
 

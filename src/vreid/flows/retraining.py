@@ -22,18 +22,25 @@ from prefect import flow, task
 from ..config import ConfigError, Params, load_params
 from ..pipeline.common import atomic_write_json
 from ..pipeline.fingerprint import dataset_digest
+from ..pipeline.graph import dataset_keys
 from ..tracking.env import disable_telemetry
 from .tasks import RETRIES
 from .training import flow_run_tags, training_flow
 
 DEFAULT_STATE = "reports/retraining_state.json"
-DATASETS = ("video", "image", "parsing")
+
+
+def watched_datasets(p: Params) -> list[str]:
+    """The datasets a retraining follows: those the `stages:` table trains on and the video
+    set the model is evaluated on, in `data:` order."""
+    used = {stage.data for stage in p.stages.values()} | {"video"}
+    return [key for key in dataset_keys(p) if key in used]
 
 
 @task(name="fingerprint-data", **RETRIES)
 def fingerprint_data(p: Params) -> dict[str, str]:
-    """Content digest of every configured dataset."""
-    return {name: dataset_digest(getattr(p.data, name)) for name in DATASETS}
+    """Content digest of every dataset the retraining follows."""
+    return {name: dataset_digest(getattr(p.data, name)) for name in watched_datasets(p)}
 
 
 def read_state(path: str | Path) -> dict[str, Any]:

@@ -35,47 +35,42 @@ def validate_task(p: Params):
     return validate(p, "reports")
 
 
-@task(name="pretrain_parsing", **RETRIES, **CACHED)
-def pretrain_parsing_task(p: Params, key: str, tags: Mapping[str, Any], resume: bool = True):
-    from ..tracking.stages import run_pretrain_parsing
-
-    return run_pretrain_parsing(p, key, resume=resume, tags=tags)
-
-
 @task(name="train", task_run_name="{stage}", **RETRIES, **CACHED)
 def train_task(p: Params, stage: str, key: str, tags: Mapping[str, Any], resume: bool = True):
+    """One stage of the `stages:` table (a parser or a re-ID stage)."""
     from ..tracking.stages import run_train_stage
 
     return run_train_stage(p, stage, key, resume=resume, tags=tags)
 
 
+# The model evaluated, exported and benchmarked is the table's model stage's (the cache key
+# digests that file: vreid.pipeline.graph).
 @task(name="evaluate", **RETRIES, **CACHED)
-def evaluate_task(p: Params, model_path: str, key: str, tags: Mapping[str, Any]):
+def evaluate_task(p: Params, key: str, tags: Mapping[str, Any]):
     from ..tracking.stages import run_evaluate
 
-    return run_evaluate(p, Path(model_path), "reports", key, tags)
+    return run_evaluate(p, None, "reports", key, tags)
 
 
 @task(name="evaluate_metadata", **RETRIES, **CACHED)
-def evaluate_metadata_task(p: Params, model_path: str, key: str, tags: Mapping[str, Any]):
+def evaluate_metadata_task(p: Params, key: str, tags: Mapping[str, Any]):
     from ..tracking.stages import run_evaluate_metadata
 
-    return run_evaluate_metadata(p, Path(model_path), "reports", key, tags)
+    return run_evaluate_metadata(p, None, "reports", key, tags)
 
 
 @task(name="export", **RETRIES, **CACHED)
-def export_task(p: Params, model_path: str, key: str, tags: Mapping[str, Any]):
+def export_task(p: Params, key: str, tags: Mapping[str, Any]):
     from ..tracking.stages import run_export
 
-    return run_export(p, Path(model_path), "models/export", "reports", key, tags)
+    return run_export(p, None, "models/export", "reports", key, tags)
 
 
 @task(name="benchmark", **RETRIES, **CACHED)
-def benchmark_task(p: Params, model_path: str, onnx_path: str, key: str,
-                   tags: Mapping[str, Any]):
+def benchmark_task(p: Params, onnx_path: str, key: str, tags: Mapping[str, Any]):
     from ..tracking.stages import run_benchmark
 
-    return run_benchmark(p, Path(model_path), Path(onnx_path), "reports", key, tags)
+    return run_benchmark(p, None, Path(onnx_path), "reports", key, tags)
 
 
 @task(name="tune", **RETRIES, **CACHED)

@@ -16,12 +16,12 @@ from typing import Any
 from prefect import flow
 
 from ..config import Params, load_params
+from ..pipeline.stages import model_stage_file
 from ..tracking.env import disable_telemetry
-from ..tracking.stages import TRAIN_STAGES, pipeline_key
+from ..tracking.stages import pipeline_key
 from .caching import stage_outputs
 from .tasks import (benchmark_task, evaluate_metadata_task, evaluate_task, export_task,
-                    pretrain_parsing_task, prepare_task, promote_task, train_task, tune_task,
-                    validate_task)
+                    prepare_task, promote_task, train_task, tune_task, validate_task)
 
 
 def flow_run_tags() -> dict[str, str]:
@@ -47,11 +47,11 @@ def run_stage(stage_task: Any, stage: str, p: Params, *args: Any, **kwargs: Any)
 @flow(name="vreid-training")
 def training_flow(params_path: str = "params.yaml", prepare: bool = True,
                   resume: bool = True, promote: bool = False, tune: bool = True) -> dict[str, Any]:
-    """prepare -> validate -> pretrain_parsing -> pretrain_image -> finetune_image ->
-    train_video -> evaluate -> evaluate_metadata -> export -> benchmark -> tune [-> promote]
-    (the stages of dvc.yaml); `prepare=False` trains on the data already configured;
-    `tune=False` skips the Ray Tune search; `promote=True` registers the model and makes it
-    the champion if better."""
+    """prepare -> validate -> the `stages:` table in its order -> evaluate ->
+    evaluate_metadata -> export -> benchmark -> tune [-> promote] (the stages of dvc.yaml,
+    both from `vreid.pipeline.graph.stage_graph`); `prepare=False` trains on the data
+    already configured; `tune=False` skips the Ray Tune search; `promote=True` registers
+    the model and makes it the champion if better."""
     disable_telemetry()
     p = load_params(params_path)
     key, tags = pipeline_key(params_path), flow_run_tags()
@@ -59,22 +59,19 @@ def training_flow(params_path: str = "params.yaml", prepare: bool = True,
     if prepare:
         out["prepare"] = run_stage(prepare_task, "prepare", p)
     out["validate"] = run_stage(validate_task, "validate", p)
-    out["pretrain_parsing"] = run_stage(pretrain_parsing_task, "pretrain_parsing", p, key, tags,
-                                        resume)
-    for stage in TRAIN_STAGES:
+    for stage in p.stages:
         out[stage] = run_stage(train_task, stage, p, stage, key, tags, resume)
-    model = str(out["train_video"].model_path)
-    out["evaluate"] = run_stage(evaluate_task, "evaluate", p, model, key, tags)
+    out["evaluate"] = run_stage(evaluate_task, "evaluate", p, key, tags)
     _publish_metrics(out["evaluate"].metrics)
-    out["evaluate_metadata"] = run_stage(evaluate_metadata_task, "evaluate_metadata", p, model,
-                                         key, tags)
-    out["export"] = run_stage(export_task, "export", p, model, key, tags)
+    out["evaluate_metadata"] = run_stage(evaluate_metadata_task, "evaluate_metadata", p, key,
+                                         tags)
+    out["export"] = run_stage(export_task, "export", p, key, tags)
     onnx = str(out["export"].onnx_path)
-    out["benchmark"] = run_stage(benchmark_task, "benchmark", p, model, onnx, key, tags)
+    out["benchmark"] = run_stage(benchmark_task, "benchmark", p, onnx, key, tags)
     if tune:
         out["tune"] = run_stage(tune_task, "tune", p, str(params_path), tags)
     if promote:  # never cached: the champion it is compared with changes between runs
-        out["promote"] = promote_task(p, model, key, tags, onnx)
+        out["promote"] = promote_task(p, str(model_stage_file(p)), key, tags, onnx)
     return out
 
 

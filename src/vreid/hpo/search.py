@@ -24,7 +24,6 @@ from ..pipeline.common import atomic_write_text
 from ..pipeline.fingerprint import fingerprint
 from ..tracking.env import TELEMETRY_OFF, disable_telemetry
 from ..tracking.mlflow_run import parent_run, tracking_uri
-from ..tracking.stages import TRAIN_STAGES
 from .space import ray_space, trial_params, validate_space
 from .trial import run_trial
 
@@ -71,14 +70,14 @@ class SearchOutput:
 
 def search_name(p: Params) -> str:
     """`<stage>-<fingerprint>` of everything that changes what the search finds."""
+    from ..pipeline.stages import resolve_stage, tuned_stage
     from ..pipeline.train import run_fingerprint
 
-    t = p.tune
-    probe = trial_params(p, {})
-    stage_name = TRAIN_STAGES[t.stage]
-    stage_fp = run_fingerprint(getattr(probe, t.stage), getattr(probe.data, stage_name))
+    t, name = p.tune, tuned_stage(p)
+    stage = resolve_stage(trial_params(p, {}), name)
+    stage_fp = run_fingerprint(stage.config, stage.dataset)
     tune_fp = fingerprint({k: v for k, v in dataclasses.asdict(t).items() if k not in _RUN_ONLY})
-    return f"{t.stage}-{fingerprint(stage_fp, tune_fp)[:12]}"
+    return f"{name}-{fingerprint(stage_fp, tune_fp)[:12]}"
 
 
 def _absolute_uri(uri: str) -> str:
@@ -208,7 +207,10 @@ def run_search(p: Params, params_path: str | Path | None = None, address: str | 
                            f"({len(results.errors)} errored; logs under {experiment_dir})")
     best = max(scored, key=lambda row: row.metrics[metric])
     out_path = root / t.best_params
-    atomic_write_text(out_path, best_params_yaml(name, t.stage, metric, best, len(trials)))
+    from ..pipeline.stages import tuned_stage
+
+    atomic_write_text(out_path, best_params_yaml(name, tuned_stage(p), metric, best,
+                                                 len(trials)))
     _log_search(p, uri, search_run_id, name, metric, best, out_path)
     return SearchOutput(name, out_path, best.config, float(best.metrics[metric]), metric,
                         restored, search_run_id, trials)
@@ -240,7 +242,7 @@ def best_params_yaml(name: str, stage: str, metric: str, best: TrialRow, num_tri
     }
     return ("# Written by `vreid tune`: best trial of the search, scored on a validation split\n"
             "# held out of the training identities. `params` paths address params.yaml's\n"
-            f"# `{stage}:` section (copy the values there to use them).\n"
+            f"# `stages.{stage}` entry (copy the values there to use them).\n"
             + yaml.safe_dump(doc, sort_keys=False))
 
 

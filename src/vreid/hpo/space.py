@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
-from ..config import ConfigError, Params, SearchDim, TuneConfig, with_override
-from ..tracking.stages import TRAIN_STAGES
+from ..config import ConfigError, Params, SearchDim, StageConfig, TuneConfig, with_override
+from ..pipeline.stages import tuned_stage
 
 
 def _probe(dim: SearchDim) -> Any:
@@ -20,13 +20,14 @@ def validate_space(p: Params, where: str = "params.yaml") -> None:
 
     Kinds and the counts' ranges are checked at load (vreid.config.SearchDim, TuneConfig).
     """
-    t = p.tune
-    if t.stage not in TRAIN_STAGES:
-        raise ConfigError(f"{where}: tune.stage {t.stage!r} is not a training stage; "
-                          f"known: {sorted(TRAIN_STAGES)}")
+    t, name = p.tune, tuned_stage(p)
+    reid = [n for n, s in p.stages.items() if isinstance(s, StageConfig)]
+    if name not in reid:
+        raise ConfigError(f"{where}: tune.stage {name!r} is not a re-ID training stage; "
+                          f"known: {reid}")
     if not t.space:
         raise ConfigError(f"{where}: tune.space is empty")
-    stage = getattr(p, t.stage)
+    stage = p.stages[name]
     seen = set()
     for i, dim in enumerate(t.space):
         at = f"{where}: tune.space[{i}] ({dim.path})"
@@ -38,7 +39,7 @@ def validate_space(p: Params, where: str = "params.yaml") -> None:
                 raise ConfigError(f"{at}: a choice needs values")
         elif not dim.low < dim.high or (dim.kind == "loguniform" and dim.low <= 0):
             raise ConfigError(f"{at}: needs low < high (and low > 0 for loguniform)")
-        with_override(stage, dim.path, _probe(dim), f"{where}: {t.stage}")
+        with_override(stage, dim.path, _probe(dim), f"{where}: stages.{name}")
 
 
 def trial_params(base: Params, config: Mapping[str, Any]) -> Params:
@@ -50,18 +51,18 @@ def trial_params(base: Params, config: Mapping[str, Any]) -> Params:
     torch threads, without logging MLflow models.
     """
     t: TuneConfig = base.tune
-    stage = getattr(base, t.stage)
+    name = tuned_stage(base)
+    stage = base.stages[name]
     for path, value in config.items():
-        stage = with_override(stage, path, value, f"tune.space {t.stage}")
+        stage = with_override(stage, path, value, f"tune.space stages.{name}")
     train = dataclasses.replace(stage.train, epochs=t.epochs,
                                 iters_per_epoch=t.iters_per_epoch or stage.train.iters_per_epoch)
     stage = dataclasses.replace(stage, train=train)
-    data_attr = TRAIN_STAGES[t.stage]
-    dataset = dataclasses.replace(getattr(base.data, data_attr), holdout_ids=t.holdout_ids,
+    dataset = dataclasses.replace(getattr(base.data, stage.data), holdout_ids=t.holdout_ids,
                                   holdout_seed=t.holdout_seed)
     return dataclasses.replace(
-        base, **{t.stage: stage},
-        data=dataclasses.replace(base.data, **{data_attr: dataset}),
+        base, stages={**base.stages, name: stage},
+        data=dataclasses.replace(base.data, **{stage.data: dataset}),
         runtime=dataclasses.replace(base.runtime, threads=t.threads_per_trial),
         tracking=dataclasses.replace(base.tracking, log_model=False))
 

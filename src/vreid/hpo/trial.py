@@ -8,7 +8,8 @@ from typing import Any, Callable, Mapping
 
 from ..config import Params
 from ..engine.hooks import Hook
-from ..tracking.stages import TRAIN_STAGES, run_train_stage
+from ..pipeline.stages import tuned_stage
+from ..tracking.stages import run_train_stage
 from .space import trial_params
 
 
@@ -27,7 +28,8 @@ class ValidationReportHook(Hook):
                  on_stop: Callable[[], None] | None = None) -> None:
         self.p, self.report = p, report
         self.log_metrics, self.on_stop = log_metrics, on_stop
-        self.epochs = getattr(p, p.tune.stage).train.epochs
+        self.stage = p.stages[tuned_stage(p)]
+        self.epochs = self.stage.train.epochs
         self.index: Any = None
         self.final: dict[str, Any] | None = None
 
@@ -36,9 +38,9 @@ class ValidationReportHook(Hook):
         from ..pipeline.evaluate import rank_metrics
 
         if self.index is None:
-            self.index = read_configured(getattr(self.p.data, TRAIN_STAGES[self.p.tune.stage]))
+            self.index = read_configured(getattr(self.p.data, self.stage.data))
         # the model in training has no file yet: its input is the tuned stage's
-        spec = input_spec(getattr(self.p, self.p.tune.stage).input)
+        spec = input_spec(self.stage.input)
         metrics, _ = rank_metrics(trainer.model, self.index, self.p, spec, trainer.device,
                                   rerank=False)
         trainer.model.train()
@@ -87,8 +89,8 @@ def run_trial(config: dict[str, Any], *, base: Params, root: str, key: str, sear
     hook = ValidationReportHook(
         p, tune.report, lambda m, step: mlflow.log_metrics(dict(m), step=step), stopped_early)
     out = Path(trials_dir) / trial_id
-    run_train_stage(p, p.tune.stage, key, hooks=[hook], resume=True,
-                    tags={"vreid.stage": "tune_trial", "vreid.tune.stage": p.tune.stage,
+    run_train_stage(p, tuned_stage(p), key, hooks=[hook], resume=True,
+                    tags={"vreid.stage": "tune_trial", "vreid.tune.stage": tuned_stage(p),
                           "vreid.tune.trial_id": trial_id, "vreid.tune.search": search,
                           **{f"vreid.tune.{k}": v for k, v in config.items()}},
                     models_dir=out / "models", checkpoints_dir=out / "checkpoints")

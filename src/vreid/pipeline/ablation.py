@@ -23,6 +23,7 @@ from ..models import MODELS
 from .common import (atomic_write_text, load_model, read_configured, resolve_device,
                      saved_input_spec, set_threads)
 from .evaluate import rank_metrics
+from .stages import model_stage, resolve_stage
 from .train import train_reid
 
 # name -> train_video model-kwargs overrides (None: the frame-average baseline)
@@ -68,7 +69,7 @@ def run_ablation(
     set_threads(params.runtime.threads)
     device = resolve_device(params.runtime.device)
     index = read_configured(params.data.video)
-    stage = params.train_video
+    stage = resolve_stage(params, model_stage(params)).config  # init_from files merged in
     rows = []
     scored: dict[str, dict[str, float]] = {}  # model identity -> metrics
     for name in variants:

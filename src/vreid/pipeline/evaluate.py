@@ -17,6 +17,7 @@ from ..eval import evaluate_rank, re_ranking
 from ..models import build_model
 from .common import (atomic_write_json, atomic_write_text, load_model, read_configured,
                      resolve_device, saved_input_spec, set_threads)
+from .stages import model_stage_config
 
 
 @dataclass
@@ -62,7 +63,7 @@ def score_model(params: Params, model_path: str | Path, index: ReIDIndex,
     """A saved model's metrics on `index` at the input spec of the model file; also returns
     the model file's contents. Promotion scores challenger and champion with this."""
     model, saved = load_model(model_path)
-    spec = saved_input_spec(saved, params.train_video.input)
+    spec = saved_input_spec(saved, model_stage_config(params).input)
     metrics, cmc = rank_metrics(model, index, params, spec, device,
                                 rerank=params.eval.rerank.enabled)
     return metrics, cmc, saved
@@ -83,10 +84,10 @@ def evaluate(
     untrained_cmc = None
     if params.eval.untrained_baseline:
         # Same architecture, random initialisation from the training seed: the floor.
-        torch.manual_seed(params.train_video.train.seed)
+        torch.manual_seed(model_stage_config(params).train.seed)
         untrained = build_model(saved["model_name"], num_classes=saved["num_classes"],
                                 **saved["model_kwargs"])
-        spec = saved_input_spec(saved, params.train_video.input)
+        spec = saved_input_spec(saved, model_stage_config(params).input)
         base, untrained_cmc = rank_metrics(untrained, index, params, spec, device,
                                            rerank=False)
         metrics.update({f"untrained_{k}": v for k, v in base.items() if k != "num_valid_queries"})

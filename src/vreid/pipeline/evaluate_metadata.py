@@ -22,6 +22,7 @@ from ..eval.metadata import MetadataError, PruneResult, SensorTrack, prune_galle
 from .common import (atomic_write_json, load_model, read_configured, resolve_device,
                      saved_input_spec, set_threads)
 from .evaluate import query_gallery_ids
+from .stages import model_stage_config
 
 REPORT = "metadata_metrics.json"
 
@@ -88,7 +89,7 @@ def evaluate_metadata(params: Params, model_path: str | Path = "models/train_vid
     index = read_configured(params.data.egoreid)
     pruned = prune_index(index, params.metadata)  # sensor problems fail before any feature work
     model, saved = load_model(model_path)
-    dist = score_index(model, index, ev, saved_input_spec(saved, params.train_video.input),
+    dist = score_index(model, index, ev, saved_input_spec(saved, model_stage_config(params).input),
                        device=resolve_device(params.runtime.device),
                        num_workers=params.runtime.num_workers).query_gallery.numpy()
     ids = query_gallery_ids(index)

@@ -18,14 +18,6 @@ from .mlflow_run import MlflowLogger, mlflow_run
 if TYPE_CHECKING:  # the engine (torch) loads only when a stage runs
     from ..engine.hooks import Hook
 
-# The re-ID training stages of the chain: params section -> dataset attribute of `data`.
-TRAIN_STAGES: dict[str, str] = {
-    "pretrain_image": "image",
-    "finetune_image": "video",
-    "train_video": "video",
-}
-
-
 def pipeline_key(params_path: str | Path) -> str:
     """Stage runs of one configuration nest under one MLflow pipeline run."""
     from ..pipeline.fingerprint import file_digest
@@ -51,44 +43,34 @@ def log_model(log: MlflowLogger, p: Params, model_path: Path,
         log.log_torch_model(model.eval(), torch.zeros(example_shape).numpy())
 
 
-def run_pretrain_parsing(p: Params, key: str | None = None, hooks: Sequence["Hook"] = (),
-                         resume: bool = True, tags: Mapping[str, Any] | None = None):
-    from ..pipeline.pretrain_parsing import pretrain_parsing
-
-    with _stage_run(p, "pretrain_parsing", key, tags) as log:
-        log.log_params({**to_flat_dict(p.parsing, "parsing."),
-                        **to_flat_dict(p.data.parsing, "data.")})
-        out = pretrain_parsing(p.parsing, p.data.parsing, p.runtime, hooks=list(hooks),
-                               logger=log, resume=resume)
-        log_model(log, p, out.model_path, (1, 3, p.parsing.height, p.parsing.width))
-    return out
-
-
 def run_train_stage(p: Params, stage_name: str, key: str | None = None,
                     hooks: Sequence["Hook"] = (), resume: bool = True,
                     tags: Mapping[str, Any] | None = None,
                     models_dir: str | Path = "models", checkpoints_dir: str | Path = "checkpoints"):
-    """One re-ID training stage of the chain (`pretrain_image`, `finetune_image`, `train_video`)."""
-    from ..pipeline.train import train_reid
+    """One training stage of the `stages:` table (a parser or a re-ID stage), in its run."""
+    from ..pipeline.stages import example_input_shape, resolve_stage, train_stage
 
-    if stage_name not in TRAIN_STAGES:
-        raise ValueError(f"unknown training stage {stage_name!r}; known: {sorted(TRAIN_STAGES)}")
-    stage = getattr(p, stage_name)
-    dataset = getattr(p.data, TRAIN_STAGES[stage_name])
+    stage = resolve_stage(p, stage_name, models_dir, checkpoints_dir)
     with _stage_run(p, stage_name, key, tags) as log:
-        log.log_params({**to_flat_dict(stage), **to_flat_dict(dataset, "data.")})
-        out = train_reid(stage, dataset, p.runtime, Path(models_dir) / stage_name,
-                         Path(checkpoints_dir) / stage_name, log, list(hooks), resume)
-        inp = stage.input
-        log_model(log, p, out.model_path, (1, inp.clip_len, 3, inp.height, inp.width))
+        log.log_params({**to_flat_dict(stage.config), **to_flat_dict(stage.dataset, "data.")})
+        out = train_stage(p, stage_name, log, hooks, resume, models_dir, checkpoints_dir)
+        log_model(log, p, out.model_path, example_input_shape(stage.config))
     return out
 
 
-def run_evaluate(p: Params, model_path: str | Path = "models/train_video/model.pt",
+def _model(p: Params, model_path: str | Path | None) -> Path:
+    """The given model file, else the table's model stage's."""
+    from ..pipeline.stages import model_stage_file
+
+    return Path(model_path) if model_path else model_stage_file(p)
+
+
+def run_evaluate(p: Params, model_path: str | Path | None = None,
                  reports_dir: str | Path = "reports", key: str | None = None,
                  tags: Mapping[str, Any] | None = None):
     from ..pipeline.evaluate import evaluate
 
+    model_path = _model(p, model_path)
     with _stage_run(p, "evaluate", key, {"vreid.model_path": str(model_path), **(tags or {})}) \
             as log:
         log.log_params(to_flat_dict(p.eval, "eval."))
@@ -106,12 +88,13 @@ def run_ablation(p: Params, variants: Sequence[str], key: str | None = None,
     return ablation(p, variants, run_context=run_context)
 
 
-def run_evaluate_metadata(p: Params, model_path: str | Path = "models/train_video/model.pt",
+def run_evaluate_metadata(p: Params, model_path: str | Path | None = None,
                           reports_dir: str | Path = "reports", key: str | None = None,
                           tags: Mapping[str, Any] | None = None):
     """Rank-k / mAP on the EgoReID set without and with sensor-metadata pruning."""
     from ..pipeline.evaluate_metadata import evaluate_metadata
 
+    model_path = _model(p, model_path)
     with _stage_run(p, "evaluate_metadata", key,
                     {"vreid.model_path": str(model_path), **(tags or {})}) as log:
         log.log_params({**to_flat_dict(p.metadata, "metadata."),
@@ -120,12 +103,13 @@ def run_evaluate_metadata(p: Params, model_path: str | Path = "models/train_vide
         return evaluate_metadata(p, model_path, reports_dir, log)
 
 
-def run_export(p: Params, model_path: str | Path = "models/train_video/model.pt",
+def run_export(p: Params, model_path: str | Path | None = None,
                out_dir: str | Path = "models/export", reports_dir: str | Path = "reports",
                key: str | None = None, tags: Mapping[str, Any] | None = None):
     """ONNX export (+ TensorRT engine where possible); the ONNX file is logged as an artifact."""
     from ..pipeline.export import export
 
+    model_path = _model(p, model_path)
     with _stage_run(p, "export", key, {"vreid.model_path": str(model_path), **(tags or {})}) \
             as log:
         log.log_params(to_flat_dict(p.export, "export."))
@@ -135,13 +119,14 @@ def run_export(p: Params, model_path: str | Path = "models/train_video/model.pt"
     return out
 
 
-def run_benchmark(p: Params, model_path: str | Path = "models/train_video/model.pt",
+def run_benchmark(p: Params, model_path: str | Path | None = None,
                   onnx_path: str | Path = "models/export/model.onnx",
                   reports_dir: str | Path = "reports", key: str | None = None,
                   tags: Mapping[str, Any] | None = None):
     """Inference benchmark; each backend's status (ok / unavailable / failed) is a run tag."""
     from ..pipeline.benchmark import benchmark
 
+    model_path = _model(p, model_path)
     with _stage_run(p, "benchmark", key, {"vreid.model_path": str(model_path), **(tags or {})}) \
             as log:
         log.log_params(to_flat_dict(p.benchmark, "benchmark."))

@@ -1,0 +1,78 @@
+"""The stage graph: dvc.yaml is generated from params.yaml's table, every stage's deps
+cover the code it imports, and a table without a parser trains no parser."""
+
+from pathlib import Path
+
+import yaml
+
+from vreid.config import load_params
+from vreid.pipeline.graph import code_deps, dvc_yaml, stage_graph
+
+from ..conftest import write_tiny_params
+
+REPO = Path(__file__).resolve().parents[2]
+CHAIN = ["prepare", "validate", "pretrain_parsing", "pretrain_image", "finetune_image",
+         "train_video", "evaluate", "evaluate_metadata", "export", "benchmark", "tune"]
+BASELINE = {"baseline": {"data": "video", "model": {"name": "resnet_tap",
+                                                    "kwargs": {"depth": 18}}}}
+
+
+def test_committed_dvc_yaml_is_what_the_generator_writes():
+    expected = dvc_yaml(load_params(REPO / "params.yaml"))
+    assert (REPO / "dvc.yaml").read_text() == expected, "run `vreid dvc-yaml`"
+
+
+def test_default_graph_is_egoreids_chain_with_dvc_yaml_names_and_outputs():
+    p = load_params(REPO / "params.yaml")
+    assert [s.name for s in stage_graph(p)] == CHAIN
+    doc = yaml.safe_load(dvc_yaml(p))["stages"]
+    assert list(doc) == CHAIN
+    assert doc["train_video"]["cmd"] == "vreid train-stage train_video"
+    assert doc["train_video"]["deps"][:3] == ["models/pretrain_parsing/model.pt",
+                                              "models/finetune_image/model.pt",
+                                              "reports/validation.json"]
+    assert doc["pretrain_parsing"]["metrics"] == [
+        {"reports/parsing_metrics.json": {"cache": False}}]
+    assert {"checkpoints/train_video": {"cache": False, "persist": True}} in \
+        doc["train_video"]["outs"]
+    assert doc["evaluate"]["params"] == ["data.video", "stages.train_video.input", "eval"]
+    for name, stage in doc.items():  # every dep is a real path (or an earlier stage's output)
+        for dep in stage["deps"]:
+            assert dep.startswith(("models/", "reports/", "data/")) or (REPO / dep).exists(), \
+                (name, dep)
+
+
+def test_deps_cover_the_code_each_stage_imports():
+    deps = {s.name: code_deps(s.modules) for s in stage_graph(load_params(REPO / "params.yaml"))}
+    for pkg in ("engine", "models", "data", "eval"):  # evaluate omitted these before
+        assert f"src/vreid/{pkg}" in deps["evaluate"]
+    assert "src/vreid/models" in deps["export"] and "src/vreid/export" in deps["export"]
+    assert "src/vreid/pipeline/train.py" in deps["train_video"]
+    assert "src/vreid/hpo" in deps["tune"]
+    assert not any("tracking" in d or d.endswith("cli.py") for d in deps["evaluate"])
+
+
+def test_a_table_without_a_parser_trains_none(tmp_path):
+    p = load_params(_baseline_params(tmp_path))
+    names = [s.name for s in stage_graph(p)]
+    assert names == ["prepare", "validate", "baseline", "evaluate", "evaluate_metadata",
+                     "export", "benchmark", "tune"]
+    text = dvc_yaml(p)
+    assert "pretrain_parsing:" not in text and "models/pretrain_parsing" not in text
+    doc = yaml.safe_load(text)["stages"]
+    assert doc["evaluate"]["deps"][0] == "models/baseline/model.pt"
+    assert doc["tune"]["params"] == ["data.video", "stages.baseline", "tune"]
+
+
+def test_validate_reads_every_configured_dataset():
+    p = load_params(REPO / "params.yaml")
+    validate = next(s for s in stage_graph(p) if s.name == "validate")
+    assert validate.data == ("video", "image", "parsing", "egoreid")
+
+
+def _baseline_params(tmp_path):
+    path = write_tiny_params(tmp_path)
+    params = yaml.safe_load(path.read_text())
+    params["stages"] = BASELINE
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path

@@ -71,6 +71,6 @@ def test_validation_scores_the_model_in_memory_at_the_tuned_stages_input(p, monk
     model = SimpleNamespace(train=lambda: None)
     hook = ValidationReportHook(p, lambda r: None)
     assert hook._score(SimpleNamespace(model=model, device="cpu")) == {"val_mAP": 0.5}
-    inp = getattr(p, p.tune.stage).input
+    inp = hook.stage.input
     assert calls == [(model, ("index of", "mars"), InputSpec(inp.height, inp.width, inp.clip_len),
                       "cpu", False)]

@@ -61,6 +61,10 @@ def test_eval_output_is_what_the_scoring_kind_says(name):
     torch.testing.assert_close(alone, out[:1], rtol=1e-4, atol=1e-5)
     if info.scoring == "embedding":  # one vector per clip
         assert out.dim() == 2 and out.shape[1] > 0
+    # the label says whether score_index asks the model (tracklet_scoring) or uses the default
+    own = hasattr(model, "tracklet_scoring")
+    assert own == (info.scoring in ("clip_set", "pairwise")), (
+        f"{name}: scoring {info.scoring!r} but tracklet_scoring {'defined' if own else 'absent'}")
 
 
 def test_image_batch_is_t_equals_one():

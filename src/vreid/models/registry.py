@@ -12,11 +12,13 @@ from torch import nn
 from ..registry import Registry
 from .inputs import BATCH_DIM, ExportGraph, InputSpec
 
-# How a model's eval outputs are scored (vreid's scoring reads this label):
+# How a model's tracklets are scored (`vreid.engine.scoring`):
 # "embedding": eval returns one vector per clip [B, D]; a tracklet is the mean of its
-#   clips' vectors, compared by the configured metric.
+#   clips' vectors, compared by the configured metric (the default scoring).
+# "clip_set" / "pairwise": the model defines `tracklet_scoring(metric)` (a set of clip
+#   vectors per tracklet; a learned pairwise similarity) that `score_index` uses.
 # None: not a re-ID model, nothing is scored (the parser).
-SCORING_KINDS = ("embedding", None)
+SCORING_KINDS = ("embedding", "clip_set", "pairwise", None)
 
 # The graph the export stage writes to models/export/model.onnx.
 EMBEDDING_GRAPH = "embedding"

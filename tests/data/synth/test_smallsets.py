@@ -35,3 +35,13 @@ def test_writers_are_deterministic(tmp_path):
     write_ilids_vid(tmp_path / "b", CFG, RENDER, seed=3)
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
     assert files and all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
+
+
+def test_small_sets_pass_the_validation_gate(tmp_path):
+    from vreid.validation import validate_reid
+
+    write_ilids_vid(tmp_path / "ilids", CFG, RENDER, seed=0)
+    write_prid2011(tmp_path / "prid", CFG, RENDER, seed=0)
+    for index in (read_ilids_vid(tmp_path / "ilids", split_id=2), read_prid2011(tmp_path / "prid")):
+        result = validate_reid(index)
+        assert result.success, [c.name for c in result.checks if not c.success]

@@ -21,6 +21,7 @@ from .data.synth.config import (
     Difficulty,
     EgoWorldConfig,
     ImageSetConfig,
+    TwoCameraSetConfig,
     ParsingSetConfig,
     RenderConfig,
     VideoSetConfig,
@@ -77,6 +78,9 @@ class DataConfig:
     parsing: DatasetRef = DatasetRef("lip", "data/synthetic/lip")
     # EgoReID layout with sensor metadata (evaluate-metadata)
     egoreid: DatasetRef = DatasetRef("egoreid", "data/synthetic/egoreid")
+    # two-camera small sets with 10 train/test splits (DatasetRef.split_id)
+    ilids_vid: DatasetRef = DatasetRef("ilids-vid", "data/synthetic/ilids_vid")
+    prid2011: DatasetRef = DatasetRef("prid2011", "data/synthetic/prid2011")
 
 
 @section
@@ -90,6 +94,8 @@ class SynthConfig:
     image: ImageSetConfig = ImageSetConfig()
     parsing: ParsingSetConfig = ParsingSetConfig()
     egoreid: EgoWorldConfig = EgoWorldConfig()
+    ilids_vid: TwoCameraSetConfig = TwoCameraSetConfig()
+    prid2011: TwoCameraSetConfig = TwoCameraSetConfig()
 
 
 @section

@@ -134,7 +134,8 @@ def test_reader_splits_with_prid2011_reader(tmp_path, caplog):
         for n in range(1, 13):
             d = tmp_path / "prid_2011" / "multi_shot" / cam / f"person_{n:04d}"
             d.mkdir(parents=True)
-            (d / "0001.png").write_bytes(b"")
+            for f in range(1, 23):  # generated splits keep persons with > 21 frames per camera
+                (d / f"{f:04d}.png").write_bytes(b"")
 
     def score(index):
         qp = np.array([t.pid for t in index.query])

@@ -67,7 +67,7 @@ def test_a_table_without_a_parser_trains_none(tmp_path):
 def test_validate_reads_every_configured_dataset():
     p = load_params(REPO / "params.yaml")
     validate = next(s for s in stage_graph(p) if s.name == "validate")
-    assert validate.data == ("video", "image", "parsing", "egoreid")
+    assert validate.data == ("video", "image", "parsing", "egoreid", "ilids_vid", "prid2011")
 
 
 def _baseline_params(tmp_path):

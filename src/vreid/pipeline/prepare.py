@@ -16,7 +16,7 @@ class PrepareOutput:
 
 
 def prepare(params: Params) -> PrepareOutput:
-    """MARS-, Market-1501-, LIP- and EgoReID-layout sets under `data.synthetic_root`.
+    """MARS-, Market-1501-, LIP-, EgoReID-, iLIDS-VID- and PRID2011-layout sets under `data.synthetic_root`.
 
     Each writer replaces its folder atomically, so a failure keeps the previous data.
     """
@@ -30,5 +30,10 @@ def prepare(params: Params) -> PrepareOutput:
                                seed=s.seed + 2),
         "egoreid": synth.write_egoreid(root / "egoreid", s.egoreid, s.render, s.difficulty,
                                        seed=s.seed + 3),
+        # own seed streams (synth.smallsets): the sets above are unchanged by these
+        "ilids_vid": synth.write_ilids_vid(root / "ilids_vid", s.ilids_vid, s.render,
+                                           s.difficulty, seed=s.seed + 4),
+        "prid2011": synth.write_prid2011(root / "prid2011", s.prid2011, s.render,
+                                         s.difficulty, seed=s.seed + 5),
     }
     return PrepareOutput(root, counts)

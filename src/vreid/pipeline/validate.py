@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Params
+from ..config import DatasetRef, Params
 from ..data.index import ParsingIndex
 from .common import read_configured
 
@@ -22,13 +23,14 @@ class ValidateOutput:
 
 
 def validate(params: Params, reports_dir: str | Path = "reports") -> ValidateOutput:
-    """Validate the video, image, parsing and EgoReID sets (and EgoReID's sensor logs);
+    """Validate every configured set (video, image, parsing, EgoReID, the small sets) (and EgoReID's sensor logs);
     write the report; raise on failure."""
     from ..validation import validate_parsing, validate_reid, validate_sensor_logs, write_report
 
     results = []
     data = params.data
-    for ref in (data.video, data.image, data.parsing, data.egoreid):
+    refs = [getattr(data, f.name) for f in dataclasses.fields(data)]
+    for ref in (r for r in refs if isinstance(r, DatasetRef)):  # the order of graph.dataset_keys
         if ref.name == "egoreid":  # its logs first: the reader refuses logs that fail them
             sensors = validate_sensor_logs(ref.root, dataset=f"{ref.name} sensors")
             results.append(sensors)

@@ -153,11 +153,16 @@ def prid_splits() -> list[dict]:
 
 @pytest.fixture
 def make_prid(tmp_path):
-    def make(root: Path | None = None, splits: list | None | bool = True) -> Path:
+    def make(root: Path | None = None, splits: list | None | bool = True,
+             frames: dict | None = None) -> Path:
+        """`frames` maps (cam, person) to a frame count; without a split file every
+        sequence gets 22 frames (the fallback protocol keeps > 21 frames), else 3."""
         root = Path(root or tmp_path / "PRID2011")
+        default = (10, 2, 1) if splits else tuple(range(22, 0, -1))
         for cam, persons in (("cam_a", PRID_CAM_A), ("cam_b", PRID_CAM_B)):
             for p in persons:
-                for f in (10, 2, 1):
+                n = (frames or {}).get((cam, p))
+                for f in (default if n is None else range(n, 0, -1)):
                     write_image(root / "prid_2011" / "multi_shot" / cam / f"person_{p:04d}" / f"{f:04d}.png")
         if splits is True:
             splits = prid_splits()

@@ -15,25 +15,25 @@ SPLIT = os.path.join("train-test people splits", "train_test_splits_ilidsvid.mat
 def test_split_from_file(make_ilids):
     root = make_ilids()
     index = read_dataset("ilids-vid", root)
-    # split 0 row is [1..6]: first half train, second half test
-    assert [(t.pid, t.camid) for t in index.train] == [(1, 0), (1, 1), (2, 0), (2, 1), (4, 0), (4, 1)]
-    assert [(t.pid, t.camid) for t in index.query] == [(7, 0), (10, 0), (11, 0)]
-    assert [(t.pid, t.camid) for t in index.gallery] == [(7, 1), (10, 1), (11, 1)]
+    # split 0 row is [1..6]: first half TEST, second half TRAIN (Wang et al. ECCV'14)
+    assert [(t.pid, t.camid) for t in index.train] == [(7, 0), (7, 1), (10, 0), (10, 1), (11, 0), (11, 1)]
+    assert [(t.pid, t.camid) for t in index.query] == [(1, 0), (2, 0), (4, 0)]
+    assert [(t.pid, t.camid) for t in index.gallery] == [(1, 1), (2, 1), (4, 1)]
     assert index.split_info["generated"] is False
     assert index.split_info["source"].endswith("train_test_splits_ilidsvid.mat")
     frames = index.query[0].frames
     assert [os.path.basename(f) for f in frames] == [
-        "cam1_person007_00045.png", "cam1_person007_00100.png", "cam1_person007_00317.png"
+        "cam1_person001_00045.png", "cam1_person001_00100.png", "cam1_person001_00317.png"
     ]
-    assert os.path.dirname(frames[0]) == os.path.join(str(root), "i-LIDS-VID", "sequences", "cam1", "person007")
+    assert os.path.dirname(frames[0]) == os.path.join(str(root), "i-LIDS-VID", "sequences", "cam1", "person001")
 
 
 def test_split_id_selects_row(make_ilids):
     root = make_ilids()
     index = read_ilids_vid(root, split_id=1)
-    # row 1 is the rotation [6,1,2,3,4,5] -> train persons 11, 1, 2
-    assert sorted({t.pid for t in index.train}) == [1, 2, 11]
-    assert [t.pid for t in index.query] == [4, 7, 10]
+    # row 1 is the rotation [6,1,2,3,4,5] -> test persons 11, 1, 2 (first half), train 4, 7, 10
+    assert sorted({t.pid for t in index.train}) == [4, 7, 10]
+    assert [t.pid for t in index.query] == [11, 1, 2]
     assert index.split_info["split_id"] == 1
     with pytest.raises(ValueError, match="split_id=10"):
         read_ilids_vid(root, split_id=10)
@@ -92,3 +92,17 @@ def test_empty_person_directory(make_ilids):
         f.unlink()
     with pytest.raises(DatasetFormatError, match=r"person002.*no \.png frames"):
         read_ilids_vid(root)
+
+
+def test_public_layout_first_half_is_test(tmp_path, make_ilids):
+    """A hand-written ls_set in the public layout (known, unsorted 1-based ids, 10 rows):
+    the first half of each row is test, the second half train (Wang et al. ECCV'14)."""
+    root = make_ilids(split_file=False)
+    rows = np.array([[5, 3, 1, 6, 2, 4]] * 10, dtype=float)  # positions -> pids 10, 4, 1 | 11, 2, 7
+    sdir = root / "train-test people splits"
+    sdir.mkdir(parents=True, exist_ok=True)
+    sio.savemat(sdir / "train_test_splits_ilidsvid.mat", {"ls_set": rows})
+    index = read_ilids_vid(root, split_id=3)
+    assert [t.pid for t in index.query] == [10, 4, 1]
+    assert [t.pid for t in index.gallery] == [10, 4, 1]
+    assert sorted({t.pid for t in index.train}) == [2, 7, 11]

@@ -47,6 +47,29 @@ def test_generated_splits_only_two_camera_persons(make_prid):
     assert len(splits) > 1
 
 
+def test_generated_splits_keep_persons_with_more_than_21_frames_in_both_cameras(make_prid):
+    # paper 002 sec. 4 / Wang et al. ECCV'14: sequences of <= 21 frames are discarded
+    root = make_prid(splits=None, frames={("cam_a", 2): 21, ("cam_b", 5): 3, ("cam_a", 3): 22})
+    for k in range(10):
+        index = read_prid2011(root, split_id=k)
+        persons = {t.pid for t in index.train} | {t.pid for t in index.query}
+        assert persons == {1, 3, 4, 6}
+        assert {t.pid for t in index.gallery} == {t.pid for t in index.query}
+    assert len(read_prid2011(root).query[0].frames) == 22
+
+
+def test_generated_splits_without_long_enough_persons(make_prid):
+    root = make_prid(splits=None, frames={("cam_b", p): 21 for p in COMMON})
+    with pytest.raises(DatasetFormatError, match=r"more than 21 frames in both cameras"):
+        read_prid2011(root)
+
+
+def test_split_file_keeps_short_persons(make_prid):
+    # with a split file, the file decides who takes part: no frame-count filter
+    root = make_prid(frames={("cam_a", 1): 3})
+    assert [t.pid for t in read_prid2011(root).query] == [1, 3, 5]
+
+
 def test_split_names_person_missing_from_cam_b(make_prid):
     root = make_prid(splits=[{"train": [1, 2, 7], "test": [4, 5, 6]}])
     with pytest.raises(DatasetFormatError, match=r"splits_prid2011\.json.*person 7.*both"):

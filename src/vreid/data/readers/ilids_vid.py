@@ -7,7 +7,10 @@ Layout (root = the folder holding both of these)::
     train-test people splits/train_test_splits_ilidsvid.mat   key ls_set, 10 x 300
 
 ls_set rows are 1-based indices into the sorted list of cam1 person
-directories; the first half of a row is train, the second half test. Without
+directories; the first half of a row is TEST, the second half TRAIN (the public
+convention of Wang et al. ECCV'14, as in the widely used reader, e.g. deep-person-reid's
+iLIDSVID: `train_idxs = ls_set[i, num_total//2:]`, `test_idxs = ls_set[i, :num_total//2]`).
+Without
 the split file, 10 deterministic seeded half/half splits are generated and the
 returned index says so in its `split_info` attribute.
 
@@ -54,7 +57,9 @@ def _load_splits(path: str, num_persons: int) -> Splits:
         if len(np.unique(row)) != len(row):
             raise DatasetFormatError(f"{path!r}: ls_set row {r + 1} repeats a person index")
         half = len(row) // 2
-        splits.append(([int(i) - 1 for i in row[:half]], [int(i) - 1 for i in row[half:]]))
+        # public convention: row[:half] is test, row[half:] is train (see module docstring)
+        test, train = [int(i) - 1 for i in row[:half]], [int(i) - 1 for i in row[half:]]
+        splits.append((train, test))
     return splits
 
 

@@ -9,8 +9,12 @@ Layout (root = the folder holding both of these)::
 Only persons present in both cameras (person_0001..person_0200 in the real
 set) take part. Split entries are person numbers (the NNNN of person_NNNN) or
 directory names ("person_0001"). Without the split file, 10 deterministic
-seeded half/half splits of the two-camera persons are generated and the
-returned index says so in its `split_info` attribute.
+seeded half/half splits are generated over the two-camera persons with more than
+MIN_FRAMES (21) frames in BOTH cameras (178 persons in the real set: the standard
+protocol of Wang et al. ECCV'14; paper 002 sec. 4: "we discard sequences shorter than
+21 frames and use 178 sequences ... for training and rest 178 sequences for testing"),
+and the returned index says so in its `split_info` attribute. The paper's "shorter
+than 21" is read as "at most 21" (kept: > 21), the convention that yields 178 persons.
 
 Train: both cameras of the train persons. Query: cam_a of the test persons
 (camid 0). Gallery: cam_b of the test persons (camid 1). pid = NNNN.
@@ -26,6 +30,7 @@ from vreid.data.index import DatasetFormatError, ReIDIndex, Tracklet
 from vreid.data.readers import DATASETS
 from vreid.data.readers._common import (
     Splits,
+    list_frames,
     list_subdirs,
     png_tracklet,
     require_dir,
@@ -33,6 +38,7 @@ from vreid.data.readers._common import (
 )
 
 SPLIT_FILE = "splits_prid2011.json"
+MIN_FRAMES = 21  # generated splits keep persons with > MIN_FRAMES frames in both cameras
 _PERSON = re.compile(r"^person_(\d+)$")
 
 
@@ -115,6 +121,15 @@ def read_prid2011(root, split_id: int = 0, seed: int = 0) -> ReIDIndex:
     common = sorted(set(cam_a) & set(cam_b))
     if not common:
         raise DatasetFormatError(f"PRID2011: no person present in both {cam_dirs[0]!r} and {cam_dirs[1]!r}")
+    if not os.path.exists(os.path.join(root, SPLIT_FILE)):
+        # standard protocol for the generated splits: > MIN_FRAMES frames in both cameras
+        common = [n for n in common
+                  if all(len(list_frames(os.path.join(d, cams[n]), (".png",))) > MIN_FRAMES
+                         for d, cams in zip(cam_dirs, (cam_a, cam_b)))]
+        if not common:
+            raise DatasetFormatError(
+                f"PRID2011 at {root!r}: without {SPLIT_FILE} the generated splits use persons with "
+                f"more than {MIN_FRAMES} frames in both cameras, and none has")
     names = [(cam_a[n], cam_b[n]) for n in common]
 
     def tracklet(i: int, camid: int) -> Tracklet:

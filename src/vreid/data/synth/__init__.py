@@ -20,12 +20,14 @@ from .camera import (
     sample_camera_style,
     sample_nuisance,
 )
-from .config import Difficulty, EgoWorldConfig, ImageSetConfig, ParsingSetConfig, RenderConfig, VideoSetConfig
+from .config import Difficulty, EgoWorldConfig, ImageSetConfig, ParsingSetConfig, RenderConfig, TwoCameraSetConfig, VideoSetConfig
 from .egocentric import write_egoreid
+from .smallsets import write_ilids_vid, write_prid2011
 from .layouts import atomic_directory, save_mat, write_lip, write_market1501, write_mars
 from .render import LIP_CLASSES, VIEWS, Placement, draw_person, render_person
 
 __all__ = [
+    "write_ilids_vid", "write_prid2011", "TwoCameraSetConfig",
     "Difficulty",
     "RenderConfig",
     "VideoSetConfig",

@@ -163,3 +163,14 @@ class EgoWorldConfig:
     sensor_rate_hz: PosFloat = 2.0
     sensor_noise: NonNegFloat = 0.5
     test_fraction: Annotated[float, Field(strict=True, gt=0, lt=1)] = 0.5
+
+
+@section
+class TwoCameraSetConfig:
+    """iLIDS-VID- / PRID2011-like two-camera video set: every person has one sequence in
+    each camera; ``frames`` is an inclusive (low, high) range of frames per sequence.
+    Small by default so that `prepare` stays fast."""
+
+    num_persons: Annotated[int, Field(strict=True, ge=2)] = 40
+    frames: Range(Annotated[int, Field(strict=True, ge=1, le=9999)]) = (4, 8)
+    num_splits: Annotated[int, Field(strict=True, ge=1)] = 10

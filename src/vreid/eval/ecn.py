@@ -140,18 +140,21 @@ def _rank_terms(ranks: torch.Tensor, k: int, Q: int, nbrs: torch.Tensor, out: to
         return agg.scatter_add_(1, cols, w.repeat(m).expand_as(cols).contiguous())
 
     def matched(agg: torch.Tensor, others: torch.Tensor) -> torch.Tensor:
-        s = torch.zeros(agg.shape[0], others.shape[0], dtype=dtype, device=device)
+        """[len(others), chunk]: sum_j R(Nj, x) for every x of `others` (row gathers of agg^T,
+        about 3x faster on CPU than the column gathers of agg)."""
+        agg_t = agg.t().contiguous()
+        s = torch.zeros(others.shape[0], agg.shape[0], dtype=dtype, device=device)
         for i in range(ke):
-            s.add_(agg[:, others[:, i]], alpha=float(w[i]))
+            s.add_(agg_t[others[:, i]], alpha=float(w[i]))
         return s
 
     step = max(1, _CHUNK_BYTES // (4 * N))
     for a in range(0, Q, step):  # sum_j d_r(p_Nj, g) = M - sum_j R(p_Nj, g) / R0
         b = min(a + step, Q)
-        out[a:b] += m - matched(aggregated(slice(a, b)), top[Q:]) / r0
+        out[a:b] += (m - matched(aggregated(slice(a, b)), top[Q:]) / r0).t()
     for a in range(0, G, step):  # sum_j d_r(g_Nj, p)
         b = min(a + step, G)
-        out[:, a:b] += (m - matched(aggregated(slice(Q + a, Q + b)), top[:Q]) / r0).t()
+        out[:, a:b] += m - matched(aggregated(slice(Q + a, Q + b)), top[:Q]) / r0
 
 
 def ecn_re_ranking(

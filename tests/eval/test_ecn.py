@@ -66,8 +66,11 @@ def test_matches_the_loop_oracle(method, t, q, k):
     np.testing.assert_allclose(got.numpy(), oracle(qg, qq, gg, t, q, method, k), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("chunk_bytes", [None, 1])
 @pytest.mark.parametrize("method", ["rankdist", "origdist"])
-def test_asymmetric_inputs_follow_the_row_convention(method):
+def test_asymmetric_inputs_follow_the_row_convention(method, chunk_bytes, monkeypatch):
+    if chunk_bytes is not None:  # one row per chunk
+        monkeypatch.setattr(ecn_module, "_CHUNK_BYTES", chunk_bytes)
     g = torch.Generator().manual_seed(3)
     qg, qq, gg = torch.rand(5, 9, generator=g), torch.rand(5, 5, generator=g), torch.rand(9, 9, generator=g)
     got = ecn_re_ranking(qg, qq, gg, t=2, q=3, method=method, k=5)

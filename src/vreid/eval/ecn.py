@@ -76,13 +76,9 @@ def _rank_lists(qg: torch.Tensor, qq: torch.Tensor, gg: torch.Tensor, length: in
     step = max(1, _CHUNK_BYTES // (4 * N))
     for a in range(0, N, step):
         b = min(a + step, N)
-        if b <= Q:
-            rows = torch.cat([qq[a:b], qg[a:b]], dim=1).to(dtype)
-        elif a >= Q:
-            rows = torch.cat([qg[:, a - Q : b - Q].t(), gg[a - Q : b - Q]], dim=1).to(dtype)
-        else:  # a chunk straddling the query/gallery boundary
-            rows = torch.cat([torch.cat([qq[a:Q], qg[a:Q]], dim=1).to(dtype),
-                              torch.cat([qg[:, : b - Q].t(), gg[: b - Q]], dim=1).to(dtype)])
+        qa, qb, ga, gb = min(a, Q), min(b, Q), max(a, Q) - Q, max(b, Q) - Q
+        rows = torch.cat([torch.cat([qq[qa:qb], qg[qa:qb]], dim=1).to(dtype),  # query rows
+                          torch.cat([qg[:, ga:gb].t(), gg[ga:gb]], dim=1).to(dtype)])  # gallery
         if not bool(torch.isfinite(rows).all()):
             raise ValueError("distances contain NaN or inf")
         # the item itself first, whatever its own distance (ties elsewhere: lower index)

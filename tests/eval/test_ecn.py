@@ -142,3 +142,12 @@ def test_parameter_and_input_errors():
         ecn_re_ranking(bad, qq, gg, t=1, q=1)
     with pytest.raises(ValueError, match="empty"):
         ecn_re_ranking(qg[:0], qq[:0, :0], gg, t=1, q=1)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("method", ["rankdist", "origdist"])
+def test_cuda_matches_the_oracle(method):
+    qg, qq, gg = dists(6, 13, "cosine")
+    out = ecn_re_ranking(*(x.cuda() for x in (qg, qq, gg)), method=method, k=6)
+    assert out.is_cuda
+    np.testing.assert_allclose(out.cpu().numpy(), oracle(qg, qq, gg, 3, 8, method, 6), rtol=1e-5, atol=1e-6)

@@ -2,8 +2,10 @@
 embedding for person re-identification with expanded cross neighborhood re-ranking"; paper 000's
 reference [42], the "+RR" of its table 6). Torch, chunked; the same inputs as ``re_ranking``.
 
-Definitions (ECN paper sec. 4, "Expanded Cross Neighborhood"; the authors' ``ECN_rerank.m`` and
-``ecn.py`` releases are the executable reference):
+Definitions (the ECN paper's re-ranking section: the expanded neighbourhood, the ECN distance
+and the rank-list distance. Its text is not among /work/shared/papers, so section and equation
+numbers are not cited; what was checked, term by term, are the authors' two code releases,
+``ECN_rerank.m`` (2017) and ``ecn.py`` (2018), github.com/pse-ecn/expanded-cross-neighborhood):
 
 * All ``N = Q + G`` items (queries and gallery together) are ranked against each other. The
   working distance matrix is ``D = [[q_q, q_g], [q_g^T, g_g]]``, read row-wise: ``D[a, b]`` is the
@@ -19,8 +21,8 @@ Definitions (ECN paper sec. 4, "Expanded Cross Neighborhood"; the authors' ``ECN
   ``j``-th member of ``N(p, M)``. With the row convention above, ``d(x, y) = D[x, y]``.
 * ``d`` is either the input distance (``method="origdist"``; the reference computes cosine
   distances of the features, so pass ``metric: cosine`` distances to match it) or the rank-list
-  distance (``method="rankdist"``, the reference's default, ECN paper sec. 4.1 "rank list
-  comparison"): with ``pos_a(l)`` the 0-based position of item ``l`` in ``a``'s rank list,
+  distance (``method="rankdist"``, the reference's default, the paper's "rank list comparison"):
+  with ``pos_a(l)`` the 0-based position of item ``l`` in ``a``'s rank list,
   ``R(a, b) = sum_l max(0, k - pos_a(l)) * max(0, k - pos_b(l))`` (the overlap of the two top-k
   lists, near items weighted more), and ``d(a, b) = 1 - R(a, b) / R(a, a)``.
 

@@ -46,6 +46,8 @@ def test_repo_params_yaml_loads_typed():
     assert all(isinstance(t, LossTerm) for t in video.train.losses)
     assert p.data.video.name == "mars" and p.model_stage == "train_video"
     assert p.data.video.split_id == 0
+    assert p.eval.rerank.enabled and not p.eval.ecn.enabled  # ECN is opt-in
+    assert (p.eval.ecn.t, p.eval.ecn.q, p.eval.ecn.method, p.eval.ecn.k) == (3, 8, "rankdist", 25)
     assert isinstance(p.synth.difficulty, Difficulty) and isinstance(p.synth.egoreid, EgoWorldConfig)
     assert p.synth.video == VideoSetConfig(num_train_ids=100, num_test_ids=100, frames=(8, 24))
 
@@ -93,6 +95,9 @@ def test_wrong_type_names_the_dotted_path(tmp_path, text, problem):
     ("tune: {epochs: 0}\n", "tune.epochs: Input should be greater than or equal to 1"),
     ("data:\n  video: {name: ilids-vid, root: x, split_id: -1}\n", "data.video.split_id: Input"),
     ("export: {export_batch: 1}\n", "export.export_batch: Input should be greater than or equal to 2"),
+    ("eval:\n  ecn: {method: kreciprocal}\n", "eval.ecn.method: Input should be 'rankdist' or 'origdist'"),
+    ("eval:\n  ecn: {q: -1}\n", "eval.ecn.q: Input should be greater than or equal to 0"),
+    ("eval:\n  ecn: {t: 0}\n", "eval.ecn.t: Input should be greater than or equal to 1"),
 ])
 def test_out_of_range_value_names_the_dotted_path(tmp_path, text, problem):
     assert f"params.yaml: {problem}" in _error(tmp_path, text)

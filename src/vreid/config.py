@@ -231,12 +231,27 @@ class RerankConfig:
 
 
 @section
+class EcnConfig:
+    """ECN re-ranking (Sarfraz et al., CVPR 2018; paper 000's "+RR", its ref. [42]), reported
+    beside the plain ranking with the prefix ecn_ (vreid.eval.ecn explains). t: first
+    neighbours, q: their neighbours, method: rankdist (rank-list distance over the top k,
+    the authors' default) or origdist (the evaluation distances). Defaults: the authors'."""
+
+    enabled: Bool = False
+    t: PosInt = 3
+    q: NonNegInt = 8
+    method: Literal["rankdist", "origdist"] = "rankdist"
+    k: PosInt = 25
+
+
+@section
 class EvalConfig:
     batch_size: PosInt = 32
     metric: Literal["euclidean", "cosine"] = "euclidean"
     max_rank: PosInt = 50
     ranks: tuple[PosInt, ...] = (1, 5, 10, 20)
     rerank: RerankConfig = RerankConfig()
+    ecn: EcnConfig = EcnConfig()
     untrained_baseline: Bool = True
 
 

@@ -48,3 +48,47 @@ def test_evaluate_scores_the_untrained_twin_at_the_model_files_size(in_prepared,
     assert [(s.height, s.width, s.clip_len) for s in specs] == [(40, 20, 3)] * 2
     assert out.untrained_cmc is not None and "rr_mAP" in out.metrics
     assert "untrained_rr_mAP" not in out.metrics  # the twin is scored without re-ranking
+    assert not any(k.startswith("ecn_") for k in out.metrics)  # ECN is off by default
+
+
+def test_evaluate_reports_ecn_metrics_when_configured(in_prepared, tmp_path, monkeypatch):
+    import dataclasses
+    import json
+
+    import numpy as np
+
+    from vreid.config import EcnConfig
+    from vreid.eval import evaluate_rank
+    from vreid.pipeline.evaluate import query_gallery_ids
+
+    calls = []
+    real = evaluate_module.ecn_re_ranking
+
+    def recording(q_g, q_q, g_g, **kwargs):
+        calls.append((tuple(q_g.shape), tuple(q_q.shape), tuple(g_g.shape), kwargs))
+        calls[-1] += (real(q_g, q_q, g_g, **kwargs),)
+        return calls[-1][-1]
+
+    monkeypatch.setattr(evaluate_module, "ecn_re_ranking", recording)
+    p = load_params("params.yaml")
+    ev = dataclasses.replace(p.eval, untrained_baseline=False,
+                             rerank=dataclasses.replace(p.eval.rerank, enabled=False),
+                             ecn=EcnConfig(enabled=True, t=2, q=4, method="origdist", k=7))
+    p = dataclasses.replace(p, eval=ev)
+    path = tmp_path / "model.pt"
+    save_model(path, build_model("resnet_tap", num_classes=4, depth=18),
+               ModelConfig("resnet_tap", {"depth": 18}), 4, InputConfig(32, 16, 2))
+    out = evaluate_module.evaluate(p, path, tmp_path / "reports")
+    written = json.loads((tmp_path / "reports" / "metrics.json").read_text())
+    assert written == out.metrics
+    index = read_configured(p.data.video)
+    Q, G = len(index.query), len(index.gallery)
+    assert len(calls) == 1
+    shapes_qg, shapes_qq, shapes_gg, kwargs, ecn_dist = calls[0]
+    assert (shapes_qg, shapes_qq, shapes_gg) == ((Q, G), (Q, Q), (G, G))
+    assert kwargs == {"t": 2, "q": 4, "method": "origdist", "k": 7}
+    expected = evaluate_rank(np.asarray(ecn_dist), *query_gallery_ids(index), max_rank=p.eval.max_rank)
+    assert written["ecn_rank1"] == expected.rank(1) and written["ecn_mAP"] == expected.mAP
+    for key in ("ecn_rank1", "ecn_rank5", "ecn_rank10", "ecn_rank20", "ecn_mAP", "ecn_mINP"):
+        assert 0.0 <= written[key] <= 1.0
+    assert not any(k.startswith(("rr_", "untrained_")) for k in written)

@@ -1,4 +1,4 @@
-"""Evaluation: distances, CMC / mAP / mINP, protocols, k-reciprocal re-ranking,
+"""Evaluation: distances, CMC / mAP / mINP, protocols, k-reciprocal and ECN re-ranking,
 sensor-metadata pruning.
 
 Names load on first use, so `vreid.eval.metadata` imports with numpy alone; the rest
@@ -11,6 +11,8 @@ import importlib
 
 _EXPORTS = {
     "compute_distance": "distance",
+    "ECN_METHODS": "ecn",
+    "ecn_re_ranking": "ecn",
     "SplitsResult": "protocols",
     "evaluate_rank_single_shot": "protocols",
     "evaluate_splits": "protocols",

@@ -67,6 +67,24 @@ def _as_tensor(x, name: str) -> torch.Tensor:
     return t
 
 
+def _distance_inputs(q_g_dist, q_q_dist, g_g_dist) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Checked ([Q, G], [Q, Q], [G, G]) tensors, q_q and g_g moved to q_g's device."""
+    qg = _as_tensor(q_g_dist, "q_g_dist")
+    qq = _as_tensor(q_q_dist, "q_q_dist")
+    gg = _as_tensor(g_g_dist, "g_g_dist")
+    for name, t in (("q_g_dist", qg), ("q_q_dist", qq), ("g_g_dist", gg)):
+        if t.dim() != 2:
+            raise ValueError(f"{name} must be 2-D, got shape {tuple(t.shape)}")
+    Q, G = qg.shape
+    if Q == 0 or G == 0:
+        raise ValueError(f"q_g_dist is empty (shape {tuple(qg.shape)}); need at least one query and one gallery item")
+    if tuple(qq.shape) != (Q, Q):
+        raise ValueError(f"q_q_dist must be [{Q}, {Q}] to match q_g_dist {tuple(qg.shape)}, got {tuple(qq.shape)}")
+    if tuple(gg.shape) != (G, G):
+        raise ValueError(f"g_g_dist must be [{G}, {G}] to match q_g_dist {tuple(qg.shape)}, got {tuple(gg.shape)}")
+    return qg, qq.to(qg.device), gg.to(qg.device)
+
+
 def _square32(raw: torch.Tensor) -> torch.Tensor:
     """Elementwise square in the input precision (at least float32), then float32."""
     if raw.dtype not in (torch.float32, torch.float64):
@@ -446,21 +464,9 @@ def re_ranking(
     free GPU memory for CUDA inputs).
     """
     _check_params(k1, k2, lambda_value)
-    qg = _as_tensor(q_g_dist, "q_g_dist")
-    qq = _as_tensor(q_q_dist, "q_q_dist")
-    gg = _as_tensor(g_g_dist, "g_g_dist")
-    for name, t in (("q_g_dist", qg), ("q_q_dist", qq), ("g_g_dist", gg)):
-        if t.dim() != 2:
-            raise ValueError(f"{name} must be 2-D, got shape {tuple(t.shape)}")
+    qg, qq, gg = _distance_inputs(q_g_dist, q_q_dist, g_g_dist)
     Q, G = qg.shape
-    if Q == 0 or G == 0:
-        raise ValueError(f"q_g_dist is empty (shape {tuple(qg.shape)}); need at least one query and one gallery item")
-    if tuple(qq.shape) != (Q, Q):
-        raise ValueError(f"q_q_dist must be [{Q}, {Q}] to match q_g_dist {tuple(qg.shape)}, got {tuple(qq.shape)}")
-    if tuple(gg.shape) != (G, G):
-        raise ValueError(f"g_g_dist must be [{G}, {G}] to match q_g_dist {tuple(qg.shape)}, got {tuple(gg.shape)}")
     device = qg.device
-    qq, gg = qq.to(device), gg.to(device)
     _check_memory(estimate_rerank_memory(Q, G, k1, k2), max_memory_bytes, device, "re_ranking")
     with torch.no_grad():
         out = _rerank(_MatrixSource(qg, qq, gg), int(k1), int(k2), float(lambda_value), device, None)

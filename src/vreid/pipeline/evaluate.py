@@ -1,5 +1,5 @@
 """The evaluation stage: CMC / mAP / mINP of a trained model (and an untrained twin),
-with and without k-reciprocal re-ranking."""
+plain and, as `eval` configures, re-ranked: k-reciprocal (rr_) and ECN (ecn_)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from torch import nn
 from ..config import EvalConfig, Params
 from ..data.index import ReIDIndex
 from ..engine import InputSpec, MetricLogger, NullLogger, score_index
-from ..eval import evaluate_rank, re_ranking
+from ..eval import ecn_re_ranking, evaluate_rank, re_ranking
 from ..models import build_model
 from .common import (atomic_write_json, atomic_write_text, load_model, read_configured,
                      resolve_device, saved_input_spec, set_threads)
@@ -41,20 +41,28 @@ def query_gallery_ids(index: ReIDIndex) -> tuple[list[int], list[int], list[int]
 
 def rank_metrics(model: nn.Module, index: ReIDIndex, params: Params, spec: InputSpec,
                  device: torch.device, rerank: bool) -> tuple[dict[str, float], list[float]]:
-    """Score the index once (`score_index` at `spec`); rank plainly and, if asked, re-ranked."""
+    """Score the index once (`score_index` at `spec`); rank plainly and, if `rerank`, with
+    the re-rankings `params.eval` enables: k-reciprocal (`eval.rerank`, metrics rr_*) and
+    ECN (`eval.ecn`, metrics ecn_*)."""
     ev = params.eval
+    rr_on, ecn_on = rerank and ev.rerank.enabled, rerank and ev.ecn.enabled
     scores = score_index(model, index, ev, spec, device=device,
-                         num_workers=params.runtime.num_workers, within=rerank)
+                         num_workers=params.runtime.num_workers, within=rr_on or ecn_on)
     ids = query_gallery_ids(index)
     result = evaluate_rank(scores.query_gallery.numpy(), *ids, max_rank=ev.max_rank)
     metrics = _summary(result, ev)
     metrics["num_valid_queries"] = result.num_valid
-    if rerank:
+    within = (scores.query_gallery, scores.query_query, scores.gallery_gallery)
+    if rr_on:
         rr = ev.rerank
-        q_g_rr = re_ranking(scores.query_gallery, scores.query_query, scores.gallery_gallery,
-                            k1=rr.k1, k2=rr.k2, lambda_value=rr.lambda_value)
+        q_g_rr = re_ranking(*within, k1=rr.k1, k2=rr.k2, lambda_value=rr.lambda_value)
         metrics.update(_summary(evaluate_rank(np.asarray(q_g_rr), *ids, max_rank=ev.max_rank),
                                 ev, prefix="rr_"))
+    if ecn_on:
+        ecn = ev.ecn
+        q_g_ecn = ecn_re_ranking(*within, t=ecn.t, q=ecn.q, method=ecn.method, k=ecn.k)
+        metrics.update(_summary(evaluate_rank(np.asarray(q_g_ecn), *ids, max_rank=ev.max_rank),
+                                ev, prefix="ecn_"))
     return metrics, result.cmc.tolist()
 
 
@@ -65,7 +73,7 @@ def score_model(params: Params, model_path: str | Path, index: ReIDIndex,
     model, saved = load_model(model_path)
     spec = saved_input_spec(saved, model_stage_config(params).input)
     metrics, cmc = rank_metrics(model, index, params, spec, device,
-                                rerank=params.eval.rerank.enabled)
+                                rerank=params.eval.rerank.enabled or params.eval.ecn.enabled)
     return metrics, cmc, saved
 
 

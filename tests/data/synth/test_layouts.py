@@ -50,7 +50,7 @@ def test_mars_layout(mars):
     for split, folder in (("train", "bbox_train"), ("test", "bbox_test")):
         names = (root / "info" / f"{split}_name.txt").read_text().splitlines()
         info = scipy.io.loadmat(root / "info" / f"tracks_{split}_info.mat")[f"track_{split}_info"]
-        assert info.dtype == np.float64 and info.ndim == 2 and info.shape[1] == 4
+        assert info.dtype == np.int32 and info.ndim == 2 and info.shape[1] == 4  # as the public files
         assert info.shape[0] == counts[split]["tracklets"] and len(names) == counts[split]["frames"]
         assert int(info[0, 0]) == 1 and int(info[-1, 1]) == len(names)
         assert np.all(info[1:, 0] == info[:-1, 1] + 1)  # contiguous, 1-based, inclusive
@@ -86,8 +86,8 @@ def test_mars_query(mars):
     root, counts = mars
     info = scipy.io.loadmat(root / "info" / "tracks_test_info.mat")["track_test_info"]
     q = scipy.io.loadmat(root / "info" / "query_IDX.mat")["query_IDX"]
-    assert q.dtype == np.float64 and q.shape == (1, 5)
-    qi = q.ravel().astype(int) - 1
+    assert q.dtype == np.int32 and q.shape == (1, 5)  # a 1 x Q integer row, as the public file
+    qi = q.ravel() - 1
     assert qi.min() >= 0 and qi.max() < len(info)
     gallery = np.setdiff1d(np.arange(len(info)), qi)
     assert len(gallery) == counts["test"]["gallery"]

@@ -4,6 +4,12 @@ Every writer renders into a temporary sibling directory of ``root`` and renames 
 into place only when everything was written, replacing an older copy; a failed run
 leaves the previous output untouched.  Output is byte-identical for the same seed
 and configs (fixed JPEG quality, fixed .mat header).
+
+Files carry the dtypes and shapes of the public ones, not only their values: MARS's
+.mat arrays are integers (``track_*_info`` N x 4 int32, ``query_IDX`` a 1 x Q int32 row),
+because code written against the real files indexes with them directly
+(``track_test[query_IDX - 1, :]``, ``names[start - 1:end]``), which float arrays refuse.
+tests/data/synth/test_peer_conventions.py reads every embedded set that way.
 """
 
 from __future__ import annotations
@@ -70,6 +76,9 @@ def atomic_directory(root: str | os.PathLike) -> Iterator[Path]:
 
 
 _MAT_HEADER = b"MATLAB 5.0 MAT-file, written by vreid.data.synth"
+# MARS's info arrays load as int32 from the public files (scipy.io.loadmat of
+# tracks_train_info.mat gives rows like [1, 16, 1, 1], dtype int32).
+MARS_MAT_DTYPE = np.int32
 
 
 def save_mat(path: str | os.PathLike, key: str, array: np.ndarray) -> None:
@@ -181,7 +190,7 @@ def write_mars(root: str | os.PathLike, video: VideoSetConfig = VideoSetConfig()
         (tmp / "info").mkdir()
         for split, plan, folder in (("train", train_plan, "bbox_train"), ("test", test_plan, "bbox_test")):
             names: list[str] = []
-            rows: list[list[float]] = []
+            rows: list[list[int]] = []
             for pid, cam, tnum, n, kind, key in plan:
                 r = _rng(seed, S, _S_TRACK, *key) if kind == "id" else _rng(seed, S, _S_TRACK, 10**6 + key[0], key[1])
                 if kind == "id":
@@ -196,9 +205,9 @@ def write_mars(root: str | os.PathLike, video: VideoSetConfig = VideoSetConfig()
                     name = f"{_pid_str(pid)}C{cam}T{tnum:04d}F{f:03d}.jpg"
                     _save_jpg(img, d / name, render)
                     names.append(name)
-                rows.append([float(start), float(len(names)), float(pid), float(cam)])
+                rows.append([start, len(names), pid, cam])  # 1-based inclusive rows, 1-based camera
             (tmp / "info" / f"{split}_name.txt").write_text("".join(n + "\n" for n in names))
-            arr = np.asarray(rows, np.float64).reshape(-1, 4)
+            arr = np.asarray(rows, MARS_MAT_DTYPE).reshape(-1, 4)
             save_mat(tmp / "info" / f"tracks_{split}_info.mat", f"track_{split}_info", arr)
             pids = {int(p) for p in arr[:, 2] if p > 0}
             result[split] = {"identities": len(pids), "tracklets": len(rows), "frames": len(names)}
@@ -209,7 +218,8 @@ def write_mars(root: str | os.PathLike, video: VideoSetConfig = VideoSetConfig()
                     cams = {int(rows[i][3]) for i in cand}
                     cand = [i for i in cand if len(cams - {int(rows[i][3])}) > 0]
                     query.append(cand[int(_rng(seed, S, _S_QUERY, pid).integers(len(cand)))])
-                q = np.asarray(sorted(query), np.float64).reshape(1, -1) + 1.0
+                # 1-based rows of track_test_info, a 1 x Q row vector as in the public file
+                q = np.asarray(sorted(query), MARS_MAT_DTYPE).reshape(1, -1) + 1
                 save_mat(tmp / "info" / "query_IDX.mat", "query_IDX", q)
                 result[split].update(query=len(query), gallery=len(rows) - len(query),
                                      distractor_tracklets=sum(1 for r_ in rows if r_[2] == 0),

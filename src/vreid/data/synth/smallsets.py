@@ -62,6 +62,8 @@ def write_ilids_vid(root: str | os.PathLike, cfg: TwoCameraSetConfig = TwoCamera
             lambda p, c, f: seq / f"cam{c}" / f"person{p:03d}" / f"cam{c}_person{p:03d}_{f:05d}.png")
         sdir = tmp / "train-test people splits"
         sdir.mkdir()
+        # MATLAB double, kept as in the public file as far as we know (its readers convert
+        # the entries with int(...)); our reader takes integer and whole-number float files
         save_mat(sdir / "train_test_splits_ilidsvid.mat", "ls_set",
                  _half_splits(seed, _ILIDS, cfg).astype(np.float64))
     return {"persons": cfg.num_persons, "frames": frames, "splits": cfg.num_splits}
@@ -71,14 +73,16 @@ def write_prid2011(root: str | os.PathLike, cfg: TwoCameraSetConfig = TwoCameraS
                    render: RenderConfig = RenderConfig(), difficulty: Difficulty = Difficulty(),
                    seed: int = 0) -> dict:
     """prid_2011/multi_shot/cam_{a,b}/person_NNNN/NNNN.png and splits_prid2011.json
-    ([{"train": [...], "test": [...]}, ...], person numbers)."""
+    ([{"train": [...], "test": [...]}, ...], person directory names "person_NNNN", as in the
+    public file, whose entries are joined to cam_a/ and cam_b/ as they stand)."""
     with atomic_directory(root) as tmp:
         ms = tmp / "prid_2011" / "multi_shot"
         frames = _render_two_cameras(
             seed, _PRID, cfg, render, difficulty,
             lambda p, c, f: ms / ("cam_a" if c == 1 else "cam_b") / f"person_{p:04d}" / f"{f:04d}.png")
         half = cfg.num_persons // 2
-        splits = [{"train": sorted(int(i) for i in row[:half]), "test": sorted(int(i) for i in row[half:])}
+        splits = [{"train": [f"person_{int(i):04d}" for i in sorted(row[:half])],
+                   "test": [f"person_{int(i):04d}" for i in sorted(row[half:])]}
                   for row in _half_splits(seed, _PRID, cfg)]
         (tmp / "splits_prid2011.json").write_text(json.dumps(splits))
     return {"persons": cfg.num_persons, "frames": frames, "splits": cfg.num_splits}

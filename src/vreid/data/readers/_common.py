@@ -48,7 +48,10 @@ def read_lines(path: str, what: str) -> list[str]:
 
 
 def load_mat_array(path: str, key: str, what: str) -> np.ndarray:
-    """The numeric array stored under `key` in a MATLAB (v4-v7.2) file."""
+    """The numeric array stored under `key` in a MATLAB (v4-v7.2) file, as int64.
+
+    Integer arrays (the public MARS files) and whole-number float arrays (other copies,
+    and what `prepare` wrote before issue 17) read the same; other floats are refused."""
     require_file(path, what)
     from scipy.io import loadmat  # local import keeps module import cheap
 

@@ -126,6 +126,13 @@ class LossTerm:
 class TrainConfig:
     seed: Int = 0
     epochs: NonNegInt = 16  # 0: write the initialised model
+    # Batch sampler. identity: PK batches (ids_per_batch x instances_per_id); random:
+    # batches of P*K items drawn uniformly over the training tracklets (the established
+    # library's RandomSampler); auto: identity when a loss needs it (batch-hard triplet),
+    # random otherwise. Why auto (issue 17): softmax-only training on PK batches of few
+    # identities barely learns (4 ids x 4 clips: 5% training accuracy after 10 epochs, 8x2:
+    # 48%, 16x1: 75%), because every batch-norm statistic is then taken over P people.
+    sampler: Literal["auto", "identity", "random"] = "auto"
     ids_per_batch: PosInt = 8  # P of the PK sampler
     instances_per_id: PosInt = 4  # K of the PK sampler
     iters_per_epoch: NonNegInt = 0  # 0: one pass over the identities

@@ -3,7 +3,8 @@ from collections import Counter
 import pytest
 import torch
 
-from vreid.data.sampling import IdentitySampler, sample_clip, test_clips as make_test_clips
+from vreid.data.sampling import (IdentitySampler, ShuffleSampler, sample_clip,
+                                 test_clips as make_test_clips)
 
 
 @pytest.mark.parametrize("mode", ["random", "consecutive", "evenly"])
@@ -59,3 +60,18 @@ def test_pk_epochs_differ_and_are_reproducible():
 def test_pk_needs_enough_identities():
     with pytest.raises(ValueError, match="needs >= 4 identities"):
         IdentitySampler([0, 0, 1, 1], 4, 2)
+
+
+def test_shuffle_batches_cover_items_and_are_epoch_reproducible():
+    s = ShuffleSampler(10, batch_size=4, seed=3)
+    assert len(s) == 8  # 10 // 4 batches of 4
+    s.set_epoch(0)
+    first = list(s)
+    assert len(set(first)) == 8 and all(0 <= i < 10 for i in first)
+    assert list(s) == first
+    s.set_epoch(1)
+    assert list(s) != first
+    long = ShuffleSampler(3, batch_size=2, num_batches=4)
+    assert sorted(list(long)[:3]) == [0, 1, 2]  # every item once before any repeats
+    with pytest.raises(ValueError, match="needs >= 4"):
+        ShuffleSampler(3, batch_size=4)

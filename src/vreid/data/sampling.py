@@ -98,3 +98,34 @@ class IdentitySampler(Sampler[int]):
                 else:
                     picks = torch.randint(0, len(items), (self.k,), generator=g).tolist()
                 yield from (items[i] for i in picks)
+
+
+class ShuffleSampler(Sampler[int]):
+    """Uniform batches: a fresh seeded permutation of the items each epoch (no identity
+    grouping), `num_batches` batches of `batch_size` (default: one pass over the items).
+
+    Epoch-aware like `IdentitySampler`, so a resumed run draws the same batches."""
+
+    def __init__(self, num_items: int, batch_size: int, num_batches: int = 0,
+                 seed: int = 0) -> None:
+        if num_items < batch_size:
+            raise ValueError(f"a batch of {batch_size} needs >= {batch_size} training items, "
+                             f"the training set has {num_items}")
+        self.num_items, self.batch_size = num_items, batch_size
+        self.num_batches = num_batches or num_items // batch_size
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_batches * self.batch_size
+
+    def __iter__(self) -> Iterator[int]:
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        order: list[int] = []
+        for _ in range(len(self)):
+            if not order:
+                order = torch.randperm(self.num_items, generator=g).tolist()
+            yield order.pop()

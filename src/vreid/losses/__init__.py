@@ -73,6 +73,13 @@ class CompositeLoss(nn.Module):
         values["total"] = sum(self.weights[n] * v for n, v in values.items())
         return values
 
+    @property
+    def needs_identity_batches(self) -> bool:
+        """Whether a term mines pairs inside the batch (e.g. batch-hard triplet), so that the
+        batches must be PK-sampled (P identities x K items); a term says so with a
+        `needs_identity_batches = True` class attribute."""
+        return any(getattr(m, "needs_identity_batches", False) for m in self.terms.values())
+
     def parameter_groups(self) -> list[tuple[str, list[nn.Parameter], dict[str, Any]]]:
         """(term name, trainable parameters, optimizer settings) of each term that has any."""
         groups = []

@@ -20,6 +20,8 @@ class BatchHardTriplet(nn.Module):
 
     uses = "features"
     batch_keys = ("labels",)
+    # mines positives inside the batch: it needs K > 1 items per identity (PK batches)
+    needs_identity_batches = True
 
     def __init__(self, margin: float = 0.3, normalize: bool = False) -> None:
         super().__init__()

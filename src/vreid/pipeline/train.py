@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 
 from ..config import DatasetRef, RuntimeConfig, StageConfig, TrainConfig
 from ..data.clip_dataset import TrainClips
-from ..data.sampling import IdentitySampler
+from ..data.sampling import IdentitySampler, ShuffleSampler
 from ..data.transforms import build_transform
 from ..engine import CheckpointHook, Hook, MetricLogger, MetricsHook, NullLogger, Trainer
 from ..engine.schedule import make_optimizers, warmup_multistep
@@ -42,6 +42,17 @@ def build_optimizers(t: TrainConfig, model: torch.nn.Module, criterion: Composit
     `engine.schedule.make_optimizers`)."""
     trainable = [p for p in model.parameters() if p.requires_grad]
     return make_optimizers(t.optimizer, trainable, criterion, t.lr, t.weight_decay, t.momentum)
+
+
+def batch_sampler(t: TrainConfig, labels: Sequence[int], criterion: CompositeLoss
+                  ) -> IdentitySampler | ShuffleSampler:
+    """`t.sampler` (auto: PK batches only when a loss mines pairs inside the batch)."""
+    identity = t.sampler == "identity" or (t.sampler == "auto" and criterion.needs_identity_batches)
+    if identity:
+        return IdentitySampler(labels, t.ids_per_batch, t.instances_per_id,
+                               num_batches=t.iters_per_epoch, seed=t.seed)
+    return ShuffleSampler(len(labels), t.ids_per_batch * t.instances_per_id,
+                          num_batches=t.iters_per_epoch, seed=t.seed)
 
 
 def run_fingerprint(stage: StageConfig, dataset: DatasetRef) -> str:
@@ -76,13 +87,12 @@ def train_reid(
     transform = build_transform(inp.height, inp.width, train=True, flip=inp.flip, pad=inp.pad,
                                 random_erasing=inp.random_erasing)
     clips = TrainClips(index.train, inp.clip_len, inp.train_sampling, transform, seed=t.seed)
-    sampler = IdentitySampler(clips.labels, t.ids_per_batch, t.instances_per_id,
-                              num_batches=t.iters_per_epoch, seed=t.seed)
-    loader = DataLoader(clips, batch_size=t.ids_per_batch * t.instances_per_id,
-                        sampler=sampler, num_workers=runtime.num_workers, drop_last=True)
     num_classes = len(clips.pid_to_label)
     model = build_model(stage.model.name, num_classes=num_classes, **stage.model.kwargs)
     criterion = build_losses(t.losses, num_classes=num_classes)  # after the model: RNG order
+    sampler = batch_sampler(t, clips.labels, criterion)
+    loader = DataLoader(clips, batch_size=t.ids_per_batch * t.instances_per_id,
+                        sampler=sampler, num_workers=runtime.num_workers, drop_last=True)
     optimizer, loss_optimizers = build_optimizers(t, model, criterion)
     scheduler = warmup_multistep(optimizer, t.warmup_epochs, t.warmup_factor, t.milestones,
                                  t.gamma)

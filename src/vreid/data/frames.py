@@ -4,9 +4,9 @@
   tracklet's encoding is the mean over its clips (`vreid.engine.features`).
 - "evenly:N": ONE clip of N frames at evenly spaced positions, index floor(i * len / N)
   for i < N; a tracklet shorter than N gives all its frames, then its last one repeated.
-  This follows the test sampler 'evenly' that torchreid documents (one clip of seq_len
-  frames spread over the tracklet, repeats when it is shorter), the protocol of its
-  published video figures, so ours can be set beside them; the formula is our own.
+  This follows torchreid's documented default video test sampler 'evenly' (one clip of
+  seq_len frames spread over the tracklet, repeats when it is shorter), so figures can be
+  set beside that library's; the formula is our own.
 
 Standard library only: the config validates `eval.frames` with `evenly_count`.
 """
@@ -42,3 +42,11 @@ def scored_frames(num_frames: int, spec: str) -> list[int]:
     """The indices, in order, of the frames of a `num_frames` tracklet that `spec` scores."""
     n = evenly_count(spec)
     return list(range(num_frames)) if n is None else evenly_spaced(num_frames, n)
+
+
+def describe_frames(spec: str) -> str:
+    """`spec` in words, for reports."""
+    n = evenly_count(spec)
+    if n is None:
+        return "every frame, in clips of the model's clip length, clip embeddings averaged"
+    return f"one clip of {n} evenly spaced frames per tracklet (torchreid's 'evenly')"

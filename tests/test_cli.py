@@ -96,3 +96,21 @@ def test_promote_rollback_compare_commands(in_prepared, tmp_path, monkeypatch):
     assert md.read_text().splitlines()[0] == "| run | name | stage | mAP |"
     out = runner.invoke(app, ["promote", "--model", str(tmp_path / "missing.pt")])
     assert out.exit_code == 1 and "missing.pt: model file not found" in " ".join(out.output.split())
+
+
+def test_summary_prints_the_frames_scored_and_the_stage_timing_table(tmp_path):
+    import json
+
+    (tmp_path / "metrics.json").write_text(json.dumps({"rank1": 0.5, "mAP": 0.4}))
+    (tmp_path / "eval_protocol.json").write_text(json.dumps(
+        {"frames": "evenly:4", "scored": "one clip of 4 evenly spaced frames per tracklet"}))
+    (tmp_path / "timing").mkdir()
+    (tmp_path / "timing" / "train_video.json").write_text(json.dumps(
+        {"wall_s": 12.0, "timed_s": 10.0, "clips": 40, "frames": 160, "clips_per_s": 4.0,
+         "frames_per_s": 16.0}))
+    out = runner.invoke(app, ["summary", "--reports", str(tmp_path)], terminal_width=200)
+    assert out.exit_code == 0, out.output
+    assert "frames scored: evenly:4" in out.output and "stage timing" in out.output
+    row = next(line for line in out.output.splitlines() if "train_video" in line)
+    assert [cell.strip() for cell in row.strip("│ ").split("│")] == \
+        ["train_video", "12.0", "4.0", "-", "16.0"]

@@ -47,6 +47,7 @@ def test_repo_params_yaml_loads_typed():
     assert p.data.video.name == "mars" and p.model_stage == "train_video"
     assert p.data.video.split_id == 0
     assert p.eval.rerank.enabled and not p.eval.ecn.enabled  # ECN is opt-in
+    assert p.eval.frames == "all"  # every frame scored unless evenly:N is asked for
     assert (p.eval.ecn.t, p.eval.ecn.q, p.eval.ecn.method, p.eval.ecn.k) == (3, 8, "rankdist", 25)
     assert isinstance(p.synth.difficulty, Difficulty) and isinstance(p.synth.egoreid, EgoWorldConfig)
     assert p.synth.video == VideoSetConfig(num_train_ids=100, num_test_ids=100, frames=(8, 24))
@@ -89,6 +90,10 @@ def test_wrong_type_names_the_dotted_path(tmp_path, text, problem):
     ("stages:\n  train_video:\n    input: {train_sampling: dense}\n", "stages.train_video.input.train_sampling: Input"),
     ("runtime: {device: gpu}\n", "runtime.device: String should match pattern"),
     ("eval: {metric: manhattan}\n", "eval.metric: Input should be 'euclidean' or 'cosine'"),
+    ("eval: {frames: evenly:0}\n",
+     "eval.frames: must be 'all' or 'evenly:N' with N >= 1 (one clip of N evenly spaced "
+     "frames per tracklet), got 'evenly:0'"),
+    ("eval: {frames: some}\n", "eval.frames: must be 'all' or 'evenly:N'"),
     ("metadata: {on_missing: ignore}\n", "metadata.on_missing: Input should be 'error' or 'skip'"),
     ("tune: {searcher: grid}\n", "tune.searcher: Input should be 'random' or 'optuna'"),
     ("tune: {space: [{path: train.lr, kind: gaussian}]}\n", "tune.space.0.kind: Input should be"),

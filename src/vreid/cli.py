@@ -92,6 +92,9 @@ def train_stage(name: str = typer.Argument(..., help="A stage of params.yaml's `
            f"epoch {out.resumed_from_epoch})"
     if hasattr(out, "mean_iou"):
         line += f": pixel acc {out.pixel_acc:.1%}, mIoU {out.mean_iou:.1%} on {out.metrics_path}"
+    t = out.timing
+    line += (f"; {t['wall_s']:.1f} s, {t['clips_per_s']:.1f} clips/s, "
+             f"{t['frames_per_s']:.1f} frames/s")
     console.print(line)
 
 
@@ -148,7 +151,10 @@ def evaluate(
 
     p = _params(params)
     out = _run_stage(run_evaluate, p, model, reports, pipeline_key(params))
-    m = out.metrics
+    m, t = out.metrics, out.timing
+    console.print(f"frames scored: {out.protocol['frames']} ({out.protocol['scored']}); "
+                  f"{t['wall_s']:.1f} s, feature extraction {t['tracklets_per_s']:.1f} "
+                  f"tracklets/s, {t['frames_per_s']:.1f} frames/s")
     line = f"rank-1 {m['rank1']:.1%}  mAP {m['mAP']:.1%}"
     if "rr_rank1" in m:
         line += f"   re-ranked: rank-1 {m['rr_rank1']:.1%}  mAP {m['rr_mAP']:.1%}"
@@ -378,10 +384,11 @@ def tune(
 
 @app.command()
 def summary(reports: Path = Path("reports")) -> None:
-    """Rank-1 and mAP of the last pipeline run (read from reports/*.json)."""
+    """Rank-1 and mAP of the last pipeline run, the frames scored and each stage's timing
+    (read from reports/*.json and reports/timing/)."""
     from rich.table import Table
 
-    from .pipeline.summary import summary_rows
+    from .pipeline.summary import protocol_line, summary_rows, timing_rows
 
     rows = _run_stage(summary_rows, reports)
     if not rows:
@@ -390,6 +397,20 @@ def summary(reports: Path = Path("reports")) -> None:
     for label, rank1, mean_ap in rows:
         table.add_row(label, f"{rank1:.1%}", f"{mean_ap:.1%}")
     console.print(table)
+    protocol = _run_stage(protocol_line, reports)
+    if protocol:
+        console.print(protocol)
+    timings = _run_stage(timing_rows, reports)
+    if timings:
+        table = Table("stage", "wall s", "clips/s", "tracklets/s", "frames/s",
+                      title=f"stage timing ({reports}/timing/)")
+        for stage, wall, clips, tracklets, frames in timings:
+            table.add_row(stage, f"{wall:.1f}", _rate(clips), _rate(tracklets), _rate(frames))
+        console.print(table)
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
-from pydantic import Discriminator, Field, Tag, TypeAdapter, ValidationError
+from pydantic import AfterValidator, Discriminator, Field, Tag, TypeAdapter, ValidationError
 
+from .data.frames import ALL_FRAMES, FORMS as FRAMES_FORMS, evenly_count
 from .data.synth.config import (
     Difficulty,
     EgoWorldConfig,
@@ -251,6 +252,18 @@ class EcnConfig:
     k: PosInt = 25
 
 
+def _frames_protocol(value: str) -> str:
+    try:
+        evenly_count(value)
+    except ValueError:  # the config's message adds the key and the value itself
+        raise ValueError(FRAMES_FORMS) from None
+    return value
+
+
+# "all" | "evenly:N": which frames of a test tracklet are scored (vreid.data.frames)
+FramesProtocol = Annotated[Str, AfterValidator(_frames_protocol)]
+
+
 @section
 class EvalConfig:
     batch_size: PosInt = 32
@@ -260,6 +273,9 @@ class EvalConfig:
     rerank: RerankConfig = RerankConfig()
     ecn: EcnConfig = EcnConfig()
     untrained_baseline: Bool = True
+    # all: every frame in clips of the model's clip length, clip embeddings averaged (ours);
+    # evenly:N: one clip of N evenly spaced frames per tracklet (torchreid's test protocol)
+    frames: FramesProtocol = ALL_FRAMES
 
 
 @section

@@ -22,6 +22,7 @@ from vreid.eval import compute_distance, evaluate_rank, re_ranking
 class Settings:
     metric: str = "euclidean"
     batch_size: int = 3
+    frames: str = "all"
 
 
 @dataclass
@@ -88,6 +89,32 @@ def test_the_spec_sets_size_clip_length_and_normalisation(index):
     assert not torch.allclose(plain, shifted.query_gallery)
 
 
+def test_evenly_n_scores_one_clip_of_n_evenly_spaced_frames_per_tracklet(index):
+    torch.manual_seed(0)
+    model, spec = TinyClipNet(), InputSpec(16, 8, 2)
+    plain = score_index(model, index, Settings(), spec)
+    model.shapes.clear()
+    evenly = score_index(model, index, Settings(frames="evenly:3", batch_size=50), spec)
+    # one forward over all 8 tracklets (batch 50): one clip each, of 3 frames, not 2
+    assert model.shapes == [(3, 3, 16, 8)] * 2  # query, gallery
+    assert not torch.allclose(plain.query_gallery, evenly.query_gallery)
+    transform = build_transform(16, 8, train=False)
+
+    def one_clip(t):  # the picked frames, by hand: floor(i * len / 3), short ones padded
+        n = len(t.frames)
+        picks = [i * n // 3 for i in range(3)] if n >= 3 else list(range(n)) + [n - 1] * (3 - n)
+        return TrackletFrames([t], transform)[0][picks]
+
+    q = model.eval()(torch.stack([one_clip(t) for t in index.query])).detach()
+    g = model.eval()(torch.stack([one_clip(t) for t in index.gallery])).detach()
+    assert torch.allclose(evenly.query_gallery, compute_distance(q, g), atol=1e-5)
+    # the extraction counts what was read: 8 tracklets, 3 frames each (every frame for all)
+    assert (evenly.extraction.items, evenly.extraction.frames) == (8, 24)
+    assert plain.extraction.items == 8
+    assert plain.extraction.frames == sum(len(t.frames) for t in [*index.query, *index.gallery])
+    assert plain.extraction.seconds > 0 and plain.extraction.frames_per_s > 0
+
+
 class MinClipPair:
     """Set-to-set distance: the closest pair of clips (a pairwise scorer on clip sets)."""
 
@@ -126,6 +153,22 @@ def test_a_model_with_its_own_clip_set_scoring_runs_through_rank_and_rerank(inde
     rr = re_ranking(scores.query_gallery, scores.query_query, scores.gallery_gallery,
                     k1=3, k2=1, lambda_value=0.3)
     assert rr.shape == (3, 5) and torch.isfinite(rr).all()
+
+
+def test_a_clip_set_model_under_evenly_n_gets_a_set_of_one_clip(index):
+    model = ClipSetNet()
+    sets = []
+    real = ClipSetEncoder.encode
+
+    def recording(self, *args):
+        sets.append(real(self, *args))
+        return sets[-1]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ClipSetEncoder, "encode", recording)
+        scores = score_index(model, index, Settings(frames="evenly:4"), InputSpec(16, 8, 2))
+    assert [tuple(s.shape) for s in sets[0] + sets[1]] == [(1, 4)] * 8
+    assert scores.query_gallery.shape == (3, 5) and torch.isfinite(scores.query_gallery).all()
 
 
 def test_the_default_scoring_and_a_model_returning_the_wrong_thing():

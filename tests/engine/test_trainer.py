@@ -139,6 +139,28 @@ def test_loss_goes_down_and_hooks_called():
     assert {"loss_cross_entropy", "loss_triplet", "accuracy", "lr"} <= set(result.history[0])
 
 
+def test_fit_counts_the_clips_and_frames_it_trained_on_and_times_only_its_epochs(tmp_path):
+    import time
+
+    class SlowEpochEnd(Hook):  # an epoch-end hook (checkpoints, validation) is not timed
+        def on_epoch_end(self, trainer, epoch, metrics):
+            time.sleep(0.2)
+
+    trainer = make_trainer([SlowEpochEnd()])
+    started = time.perf_counter()
+    tp = trainer.fit(3).throughput
+    wall = time.perf_counter() - started
+    assert (tp.items, tp.frames) == (3 * 16, 3 * 16 * 2)  # 16 clips of 2 frames per epoch
+    assert 0 < tp.seconds <= wall - 3 * 0.2
+    assert tp.frames_per_s == pytest.approx(2 * tp.items_per_s) and tp.items_per_s > 0
+    # a run resumed after its last epoch trains nothing: no clip, no rate
+    hook = CheckpointHook(tmp_path)
+    make_trainer([hook]).fit(2)
+    again = make_trainer([CheckpointHook(tmp_path)]).fit(2)
+    assert again.epochs_run == 0 and again.throughput.items == 0
+    assert again.throughput.items_per_s == 0.0
+
+
 def test_same_loss_history_as_before_batch_dicts():
     """A parameterless criterion: same RNG draws, same optimizer group, same numbers."""
     history = make_trainer().fit(4).history

@@ -50,9 +50,11 @@ def test_key_changes_with_its_params_section_and_upstream_model(data_copy, tmp_p
 def test_outputs_and_unknown_stage(data_copy):
     p = load_params("params.yaml")
     assert [str(o) for o in stage_outputs("train_video", p)] == [
-        "models/train_video/model.pt", "checkpoints/train_video"]  # dvc.yaml's outs
-    assert [str(o) for o in stage_outputs("evaluate", p)] == ["reports/metrics.json",
-                                                              "reports/cmc.csv"]
+        "models/train_video/model.pt", "checkpoints/train_video",
+        "reports/timing/train_video.json"]  # dvc.yaml's outs and metrics
+    assert [str(o) for o in stage_outputs("evaluate", p)] == [
+        "reports/eval_protocol.json", "reports/metrics.json", "reports/timing/evaluate.json",
+        "reports/cmc.csv"]
     with pytest.raises(ValueError, match="unknown stage 'tune_audio'"):
         stage_key("tune_audio", p)
 

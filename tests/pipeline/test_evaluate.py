@@ -34,13 +34,13 @@ def test_each_model_file_is_scored_at_its_own_input_size(in_prepared, tmp_path, 
 def test_evaluate_scores_the_untrained_twin_at_the_model_files_size(in_prepared, tmp_path,
                                                                      monkeypatch):
     specs = []
-    real = evaluate_module.rank_metrics
+    real = evaluate_module.rank_metrics_timed
 
     def recording(model, index, params, spec, device, rerank):
         specs.append(spec)
         return real(model, index, params, spec, device, rerank)
 
-    monkeypatch.setattr(evaluate_module, "rank_metrics", recording)
+    monkeypatch.setattr(evaluate_module, "rank_metrics_timed", recording)
     path = tmp_path / "model.pt"
     save_model(path, build_model("resnet_tap", num_classes=4, depth=18),
                ModelConfig("resnet_tap", {"depth": 18}), 4, InputConfig(40, 20, 3))
@@ -92,3 +92,55 @@ def test_evaluate_reports_ecn_metrics_when_configured(in_prepared, tmp_path, mon
     for key in ("ecn_rank1", "ecn_rank5", "ecn_rank10", "ecn_rank20", "ecn_mAP", "ecn_mINP"):
         assert 0.0 <= written[key] <= 1.0
     assert not any(k.startswith(("rr_", "untrained_")) for k in written)
+
+
+class Recorder:
+    def __init__(self):
+        self.metrics, self.artifacts = {}, []
+
+    def log_params(self, params):
+        pass
+
+    def log_metrics(self, metrics, step=None):
+        self.metrics.update(metrics)
+
+    def log_artifact(self, path):
+        self.artifacts.append(str(path))
+
+
+def test_evaluate_records_the_frames_protocol_and_its_timing(in_prepared, tmp_path):
+    import dataclasses
+    import json
+
+    import pytest
+
+    p = load_params("params.yaml")
+    plain = dataclasses.replace(p.eval, untrained_baseline=False,
+                                rerank=dataclasses.replace(p.eval.rerank, enabled=False))
+    path = tmp_path / "model.pt"
+    save_model(path, build_model("resnet_tap", num_classes=4, depth=18),
+               ModelConfig("resnet_tap", {"depth": 18}), 4, InputConfig(32, 16, 2))
+    index = read_configured(p.data.video)
+    tracklets = [*index.query, *index.gallery]
+    written = {}
+    for frames in ("all", "evenly:3"):
+        reports, logger = tmp_path / frames.replace(":", "_"), Recorder()
+        q = dataclasses.replace(p, eval=dataclasses.replace(plain, frames=frames))
+        out = evaluate_module.evaluate(q, path, reports, logger)
+        protocol = json.loads((reports / "eval_protocol.json").read_text())
+        assert protocol == out.protocol and protocol["frames"] == frames
+        timing = json.loads((reports / "timing" / "evaluate.json").read_text())
+        assert timing == out.timing
+        assert timing["tracklets"] == len(tracklets)
+        assert timing["wall_s"] >= timing["timed_s"] > 0 and timing["tracklets_per_s"] > 0
+        assert timing["frames_per_s"] == pytest.approx(
+            timing["tracklets_per_s"] * timing["frames"] / timing["tracklets"])
+        assert logger.metrics["timing/frames_per_s"] == timing["frames_per_s"]
+        assert str(reports / "timing" / "evaluate.json") in logger.artifacts
+        written[frames] = (json.loads((reports / "metrics.json").read_text()), timing)
+    assert written["all"][1]["frames"] == sum(len(t.frames) for t in tracklets)
+    assert written["evenly:3"][1]["frames"] == 3 * len(tracklets)
+    (all_metrics, _), (evenly_metrics, _) = written["all"], written["evenly:3"]
+    assert set(all_metrics) == set(evenly_metrics)  # same numeric keys: dvc metrics reads both
+    assert all(isinstance(v, (int, float)) for v in evenly_metrics.values())
+    assert all_metrics != evenly_metrics  # other frames scored, other distances

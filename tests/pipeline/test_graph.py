@@ -32,7 +32,14 @@ def test_default_graph_is_egoreids_chain_with_dvc_yaml_names_and_outputs():
                                               "models/finetune_image/model.pt",
                                               "reports/validation.json"]
     assert doc["pretrain_parsing"]["metrics"] == [
-        {"reports/parsing_metrics.json": {"cache": False}}]
+        {"reports/parsing_metrics.json": {"cache": False}},
+        {"reports/timing/pretrain_parsing.json": {"cache": False}}]
+    # one timing file per stage (DVC refuses two stages declaring one output)
+    timing = [m for stage in doc.values() for m in stage.get("metrics", [])
+              if next(iter(m)).startswith("reports/timing/")]
+    assert [next(iter(m)) for m in timing] == [
+        f"reports/timing/{name}.json" for name in CHAIN[2:7]]
+    assert {"reports/eval_protocol.json": {"cache": False}} in doc["evaluate"]["outs"]
     assert {"checkpoints/train_video": {"cache": False, "persist": True}} in \
         doc["train_video"]["outs"]
     assert doc["evaluate"]["params"] == ["data.video", "stages.train_video.input", "eval"]

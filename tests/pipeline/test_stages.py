@@ -1,6 +1,7 @@
 """The `stages:` table resolved: init_from -> earlier stages' model files, the model stage,
 and one function that trains any entry (parser or re-ID)."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,10 @@ def test_train_stage_trains_parser_and_reid_entries_into_their_folders(chain_mod
     assert type(parser).__name__ == "ParsingNet" and saved["model_name"] == "egoreid_frame"
     assert "extractor_checkpoint" not in saved["model_kwargs"]  # init-only kwargs dropped
     assert (chain_models / "checkpoints/pretrain_image").is_dir()
+    for name in ("pretrain_parsing", "pretrain_image", "finetune_image"):  # one-frame clips
+        timing = json.loads((chain_models / f"reports/timing/{name}.json").read_text())
+        assert timing["clips"] == timing["frames"] > 0 and timing["clips_per_s"] > 0
+        assert timing["frames_per_s"] == pytest.approx(timing["clips_per_s"])
 
 
 def test_a_parsing_entry_takes_init_from_into_its_model_settings(tmp_path):

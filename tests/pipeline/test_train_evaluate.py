@@ -1,6 +1,7 @@
 import dataclasses
 import json
 
+import pytest
 import torch
 
 from vreid.config import DatasetRef, LossTerm, ModelConfig, StageConfig, TrainConfig, load_params
@@ -24,8 +25,16 @@ def baseline_params():
 def test_train_then_evaluate_writes_model_and_metrics(in_prepared, tmp_path):
     p = baseline_params()
     stage = p.stages["train_video"]
-    out = train_reid(stage, p.data.video, p.runtime, tmp_path / "model", tmp_path / "ckpt")
+    out = train_reid(stage, p.data.video, p.runtime, tmp_path / "model", tmp_path / "ckpt",
+                     timing_path=tmp_path / "timing" / "train_video.json")
     assert out.model_path.is_file() and out.epochs_run == 2
+    timing = json.loads((tmp_path / "timing" / "train_video.json").read_text())
+    assert timing == out.timing
+    batch = stage.train.ids_per_batch * stage.train.instances_per_id
+    assert timing["clips"] > 0 and timing["clips"] % batch == 0  # whole PK batches
+    assert timing["frames"] == 2 * timing["clips"]  # clip_len 2
+    assert timing["frames_per_s"] == pytest.approx(2 * timing["clips_per_s"])
+    assert timing["wall_s"] >= timing["timed_s"] > 0 and timing["clips_per_s"] > 0
     model, saved = load_model(out.model_path)
     assert saved["input"]["clip_len"] == 2
     assert model.eval()(torch.zeros(1, 2, 3, 32, 16)).shape == (1, 512)
@@ -42,6 +51,7 @@ def test_train_then_evaluate_writes_model_and_metrics(in_prepared, tmp_path):
     again = train_reid(stage, p.data.video, p.runtime, tmp_path / "model",
                        tmp_path / "ckpt")
     assert again.epochs_run == 0 and again.resumed_from_epoch == 2
+    assert again.timing["clips"] == 0 and again.timing["wall_s"] > 0
 
 
 def test_fingerprint_ignores_epochs_but_not_lr(in_prepared):

@@ -37,6 +37,9 @@ def test_evaluate_run_is_nested_tagged_and_logs_metrics(tracked, tmp_path):
     assert child.data.tags["prefect.flow_run_id"] == "abc"
     assert child.data.tags["vreid.model_path"] == str(model_path)
     assert 0.0 <= child.data.metrics["rank1"] <= 1.0 and "eval.metric" in child.data.params
+    assert child.data.params["eval.frames"] == "all"
+    assert child.data.metrics["timing/tracklets_per_s"] > 0
+    assert child.data.metrics["timing/wall_s"] >= child.data.metrics["timing/timed_s"] > 0
 
 
 def test_unknown_training_stage_is_refused(tracked):

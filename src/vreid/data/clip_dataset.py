@@ -9,6 +9,7 @@ from torch.utils.data import Dataset
 from PIL import Image, UnidentifiedImageError
 from torchvision.transforms.v2.functional import pil_to_tensor
 
+from .frames import ALL_FRAMES, scored_frames
 from .index import DatasetFormatError, Tracklet
 from .sampling import sample_clip
 
@@ -67,15 +68,24 @@ class TrainClips(Dataset):
 
 
 class TrackletFrames(Dataset):
-    """Item i: every frame of tracklet i as [N, C, H, W] (clip splitting is the extractor's)."""
+    """Item i: the scored frames of tracklet i as [n, C, H, W] (clip splitting is the
+    extractor's). `frames` is the `eval.frames` protocol (`vreid.data.frames`): "all"
+    returns every frame, "evenly:N" the N evenly spaced ones (only those are read)."""
 
-    def __init__(self, tracklets: Sequence[Tracklet], transform: Callable) -> None:
+    def __init__(self, tracklets: Sequence[Tracklet], transform: Callable,
+                 frames: str = ALL_FRAMES) -> None:
         self.tracklets = list(tracklets)
         self.transform = transform
+        self.frames = frames
+        scored_frames(1, frames)  # a bad protocol fails here, not at the first item
 
     def __len__(self) -> int:
         return len(self.tracklets)
 
+    def picks(self, index: int) -> list[int]:
+        """Indices of the frames of tracklet `index` that item `index` holds."""
+        return scored_frames(len(self.tracklets[index].frames), self.frames)
+
     def __getitem__(self, index: int) -> torch.Tensor:
         frames = self.tracklets[index].frames
-        return self.transform(torch.stack([read_frame(f) for f in frames]))
+        return self.transform(torch.stack([read_frame(frames[i]) for i in self.picks(index)]))

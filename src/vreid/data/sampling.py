@@ -8,6 +8,8 @@ from typing import Iterator, Sequence
 import torch
 from torch.utils.data import Sampler
 
+from .frames import evenly_spaced
+
 CLIP_MODES = ("random", "consecutive", "evenly")
 
 
@@ -22,9 +24,8 @@ def sample_clip(num_frames: int, length: int, mode: str, generator: torch.Genera
         raise ValueError("cannot sample a clip from an empty tracklet")
     if mode not in CLIP_MODES:
         raise ValueError(f"clip sampling mode must be one of {CLIP_MODES}, got {mode!r}")
-    if num_frames < length:
-        base = list(range(num_frames))
-        return sorted(base + [num_frames - 1] * (length - num_frames))
+    if num_frames < length:  # all frames, then the last repeated
+        return evenly_spaced(num_frames, length)
     if mode == "random":
         return sorted(torch.randperm(num_frames, generator=generator)[:length].tolist())
     if mode == "consecutive":

@@ -6,12 +6,13 @@ from .hooks import CheckpointHook, Hook, MetricLogger, MetricsHook, NullLogger
 from .schedule import warmup_multistep
 from .scoring import (ClipSetEncoder, IndexScores, InputSpec, MeanClipEncoder, MetricScorer,
                       TopKRefinedScorer, TrackletScoring, model_scoring, score_index)
+from .timing import Throughput
 from .trainer import Trainer, TrainResult
 
 __all__ = [
     "CheckpointHook", "ClipSetEncoder", "Hook", "IndexScores", "InputSpec", "MeanClipEncoder",
-    "MetricLogger", "MetricScorer", "MetricsHook", "NullLogger", "TopKRefinedScorer",
-    "TrackletScoring", "Trainer", "TrainResult", "atomic_torch_save", "extract_clip_sets",
-    "extract_features", "latest_checkpoint", "load_checkpoint", "model_scoring", "score_index",
-    "warmup_multistep",
+    "MetricLogger", "MetricScorer", "MetricsHook", "NullLogger", "Throughput",
+    "TopKRefinedScorer", "TrackletScoring", "Trainer", "TrainResult", "atomic_torch_save",
+    "extract_clip_sets", "extract_features", "latest_checkpoint", "load_checkpoint",
+    "model_scoring", "score_index", "warmup_multistep",
 ]

@@ -13,10 +13,16 @@ model file carries it.
 
 A costly pairwise scorer (paper 002's learned clip-pair similarity) runs as a second
 stage over a cheap distance's top-K per row: `TopKRefinedScorer`.
+
+Which frames are scored is `eval.frames` (`vreid.data.frames`), applied here for every
+caller (evaluation, metadata evaluation, ablation, tuning trials, promotion): "all" cuts
+every frame into clips of the model's clip length; "evenly:N" gives each tracklet one
+clip of N evenly spaced frames, so a clip-set or pairwise model sees a set of one clip.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
@@ -24,10 +30,12 @@ import torch
 from torch import nn
 
 from ..data.clip_dataset import TrackletFrames
+from ..data.frames import evenly_count
 from ..data.index import Tracklet
 from ..models.inputs import InputSpec
 from ..eval.distance import compute_distance
 from .features import extract_clip_sets, extract_features
+from .timing import Throughput
 
 
 class Encoder(Protocol):
@@ -113,19 +121,22 @@ def model_scoring(model: nn.Module, metric: str) -> TrackletScoring:
 
 
 class ScoringSettings(Protocol):
-    """What `score_index` reads of its config (`vreid.config.EvalConfig` has both)."""
+    """What `score_index` reads of its config (`vreid.config.EvalConfig` has them)."""
 
     metric: str
     batch_size: int
+    frames: str  # "all" | "evenly:N" (vreid.data.frames)
 
 
 @dataclass(frozen=True)
 class IndexScores:
-    """Distances [Q, G]; with `within=True` also [Q, Q] and [G, G] (re-ranking's inputs)."""
+    """Distances [Q, G]; with `within=True` also [Q, Q] and [G, G] (re-ranking's inputs).
+    `extraction`: the encoding of query and gallery (tracklets, the frames they gave)."""
 
     query_gallery: torch.Tensor
     query_query: torch.Tensor | None = None
     gallery_gallery: torch.Tensor | None = None
+    extraction: Throughput = Throughput()
 
 
 class QueryGallery(Protocol):
@@ -139,13 +150,21 @@ def score_index(model: nn.Module, index: QueryGallery, cfg: ScoringSettings, spe
                 *, device: torch.device | str = "cpu", num_workers: int = 0,
                 within: bool = False) -> IndexScores:
     """Encode the query then the gallery tracklets at `spec` and compare them with the
-    model's scoring (`model_scoring`); `within` adds query-query and gallery-gallery."""
+    model's scoring (`model_scoring`); `within` adds query-query and gallery-gallery.
+    The frames of each tracklet are those `cfg.frames` selects (see the module doc)."""
     scoring = model_scoring(model, cfg.metric)
     transform = spec.eval_transform()
-    q, g = (scoring.encoder.encode(model, TrackletFrames(split, transform), spec.clip_len,
-                                   cfg.batch_size, device, num_workers)
-            for split in (index.query, index.gallery))
+    evenly = evenly_count(cfg.frames)
+    # "evenly:N": the N picked frames are one clip (N, not the model's clip length)
+    clip_len = spec.clip_len if evenly is None else evenly
+    splits = [TrackletFrames(split, transform, cfg.frames)
+              for split in (index.query, index.gallery)]
+    started = time.perf_counter()
+    q, g = (scoring.encoder.encode(model, split, clip_len, cfg.batch_size, device, num_workers)
+            for split in splits)
+    extraction = Throughput(time.perf_counter() - started, sum(len(s) for s in splits),
+                            sum(len(s.picks(i)) for s in splits for i in range(len(s))))
     distance = scoring.scorer.distance
     if not within:
-        return IndexScores(distance(q, g))
-    return IndexScores(distance(q, g), distance(q, q), distance(g, g))
+        return IndexScores(distance(q, g), extraction=extraction)
+    return IndexScores(distance(q, g), distance(q, q), distance(g, g), extraction)

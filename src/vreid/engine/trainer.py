@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -11,6 +12,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from .hooks import Hook
+from .timing import Throughput, count_clips
 
 
 @dataclass
@@ -18,6 +20,9 @@ class TrainResult:
     epochs_run: int
     start_epoch: int
     history: list[dict[str, float]] = field(default_factory=list)
+    # the epochs run by this call: batches only (epoch-end hooks, e.g. checkpoints and
+    # validation, are not timed), clips and frames trained on
+    throughput: Throughput = Throughput()
 
 
 class Trainer:
@@ -66,6 +71,7 @@ class Trainer:
         self.seed = seed
         self.hooks = list(hooks)
         self.start_epoch = 0
+        self.seen = Throughput()  # clips and frames of the last train_epoch (seconds: fit's)
 
     def _set_epoch(self, epoch: int) -> None:
         torch.manual_seed(self.seed * 1_000_003 + epoch)
@@ -87,9 +93,11 @@ class Trainer:
         self.model.train()
         self.criterion.train()
         sums: dict[str, float] = defaultdict(float)
-        correct = seen = steps = 0
+        correct = seen = steps = clips = frames = 0
         for batch in self.loader:
             batch = self._to_device(batch)
+            n_clips, n_frames = count_clips(batch[self.input_key])
+            clips, frames = clips + n_clips, frames + n_frames
             with torch.autocast(self.device.type, enabled=self.amp):
                 outputs = self.model(batch[self.input_key])
                 terms = self.criterion(outputs, batch)
@@ -114,6 +122,7 @@ class Trainer:
         if seen:
             metrics["accuracy"] = correct / seen
         metrics["lr"] = self.optimizer.param_groups[0]["lr"]
+        self.seen = Throughput(0.0, clips, frames)
         return metrics
 
     def fit(self, epochs: int) -> TrainResult:
@@ -124,7 +133,10 @@ class Trainer:
         result = TrainResult(epochs_run=0, start_epoch=self.start_epoch)
         for epoch in range(self.start_epoch, epochs):
             self._set_epoch(epoch)
+            started = time.perf_counter()
             metrics = self.train_epoch(epoch)
+            result.throughput += Throughput(time.perf_counter() - started, self.seen.items,
+                                            self.seen.frames)
             self.scheduler.step()
             result.history.append(metrics)
             result.epochs_run += 1

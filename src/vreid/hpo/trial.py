@@ -93,5 +93,6 @@ def run_trial(config: dict[str, Any], *, base: Params, root: str, key: str, sear
                     tags={"vreid.stage": "tune_trial", "vreid.tune.stage": tuned_stage(p),
                           "vreid.tune.trial_id": trial_id, "vreid.tune.search": search,
                           **{f"vreid.tune.{k}": v for k, v in config.items()}},
-                    models_dir=out / "models", checkpoints_dir=out / "checkpoints")
+                    models_dir=out / "models", checkpoints_dir=out / "checkpoints",
+                    reports_dir=out / "reports")  # not the chain's reports/timing file
     tune.report(hook.final)

@@ -1,9 +1,16 @@
 """The evaluation stage: CMC / mAP / mINP of a trained model (and an untrained twin),
-plain and, as `eval` configures, re-ranked: k-reciprocal (rr_) and ECN (ecn_)."""
+plain and, as `eval` configures, re-ranked: k-reciprocal (rr_) and ECN (ecn_).
+
+It also writes which frames were scored (`eval.frames`) to reports/eval_protocol.json
+(a plain output, not a DVC metric: metrics files hold numbers only) and its timing
+(wall time; tracklets/s and frames/s of the trained model's feature extraction) to
+reports/timing/evaluate.json.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -11,13 +18,17 @@ import torch
 from torch import nn
 
 from ..config import EvalConfig, Params
+from ..data.frames import describe_frames
 from ..data.index import ReIDIndex
-from ..engine import InputSpec, MetricLogger, NullLogger, score_index
+from ..engine import InputSpec, MetricLogger, NullLogger, Throughput, score_index
 from ..eval import ecn_re_ranking, evaluate_rank, re_ranking
 from ..models import build_model
 from .common import (atomic_write_json, atomic_write_text, load_model, read_configured,
                      resolve_device, saved_input_spec, set_threads)
 from .stages import model_stage_config
+from .timing import record_timing, stage_timing, timing_file
+
+PROTOCOL_REPORT = "eval_protocol.json"
 
 
 @dataclass
@@ -25,6 +36,8 @@ class EvalOutput:
     metrics: dict[str, float]
     cmc: list[float]
     untrained_cmc: list[float] | None
+    timing: dict[str, float] = field(default_factory=dict)  # `timing.stage_timing`
+    protocol: dict[str, str] = field(default_factory=dict)  # reports/eval_protocol.json
 
 
 def _summary(result, ev: EvalConfig, prefix: str = "") -> dict[str, float]:
@@ -44,6 +57,14 @@ def rank_metrics(model: nn.Module, index: ReIDIndex, params: Params, spec: Input
     """Score the index once (`score_index` at `spec`); rank plainly and, if `rerank`, with
     the re-rankings `params.eval` enables: k-reciprocal (`eval.rerank`, metrics rr_*) and
     ECN (`eval.ecn`, metrics ecn_*)."""
+    metrics, cmc, _ = rank_metrics_timed(model, index, params, spec, device, rerank)
+    return metrics, cmc
+
+
+def rank_metrics_timed(model: nn.Module, index: ReIDIndex, params: Params, spec: InputSpec,
+                       device: torch.device, rerank: bool
+                       ) -> tuple[dict[str, float], list[float], Throughput]:
+    """`rank_metrics`, and the feature extraction's throughput."""
     ev = params.eval
     rr_on, ecn_on = rerank and ev.rerank.enabled, rerank and ev.ecn.enabled
     scores = score_index(model, index, ev, spec, device=device,
@@ -63,18 +84,25 @@ def rank_metrics(model: nn.Module, index: ReIDIndex, params: Params, spec: Input
         q_g_ecn = ecn_re_ranking(*within, t=ecn.t, q=ecn.q, method=ecn.method, k=ecn.k)
         metrics.update(_summary(evaluate_rank(np.asarray(q_g_ecn), *ids, max_rank=ev.max_rank),
                                 ev, prefix="ecn_"))
-    return metrics, result.cmc.tolist()
+    return metrics, result.cmc.tolist(), scores.extraction
 
 
 def score_model(params: Params, model_path: str | Path, index: ReIDIndex,
                 device: torch.device) -> tuple[dict[str, float], list[float], dict]:
     """A saved model's metrics on `index` at the input spec of the model file; also returns
     the model file's contents. Promotion scores challenger and champion with this."""
+    metrics, cmc, saved, _ = _score_model(params, model_path, index, device)
+    return metrics, cmc, saved
+
+
+def _score_model(params: Params, model_path: str | Path, index: ReIDIndex,
+                 device: torch.device) -> tuple[dict[str, float], list[float], dict, Throughput]:
     model, saved = load_model(model_path)
     spec = saved_input_spec(saved, model_stage_config(params).input)
-    metrics, cmc = rank_metrics(model, index, params, spec, device,
-                                rerank=params.eval.rerank.enabled or params.eval.ecn.enabled)
-    return metrics, cmc, saved
+    metrics, cmc, extraction = rank_metrics_timed(
+        model, index, params, spec, device,
+        rerank=params.eval.rerank.enabled or params.eval.ecn.enabled)
+    return metrics, cmc, saved, extraction
 
 
 def evaluate(
@@ -83,12 +111,14 @@ def evaluate(
     reports_dir: str | Path = "reports",
     logger: MetricLogger | None = None,
 ) -> EvalOutput:
-    """Writes reports/metrics.json (DVC metrics) and reports/cmc.csv (DVC plot data)."""
+    """Writes reports/metrics.json (DVC metrics), reports/cmc.csv (DVC plot data),
+    reports/eval_protocol.json (the frames scored) and reports/timing/evaluate.json."""
+    started = time.perf_counter()
     set_threads(params.runtime.threads)
     logger = logger or NullLogger()
     device = resolve_device(params.runtime.device)
     index = read_configured(params.data.video)
-    metrics, cmc, saved = score_model(params, model_path, index, device)
+    metrics, cmc, saved, extraction = _score_model(params, model_path, index, device)
     untrained_cmc = None
     if params.eval.untrained_baseline:
         # Same architecture, random initialisation from the training seed: the floor.
@@ -106,7 +136,12 @@ def evaluate(
         extra = f",{untrained_cmc[k]:.6f}" if untrained_cmc else ""
         rows.append(f"{k + 1},{value:.6f}{extra}")
     atomic_write_text(reports / "cmc.csv", "\n".join(rows) + "\n")
+    protocol = {"frames": params.eval.frames, "scored": describe_frames(params.eval.frames)}
+    atomic_write_json(reports / PROTOCOL_REPORT, protocol)
     logger.log_metrics(metrics)
     logger.log_artifact(reports / "metrics.json")
     logger.log_artifact(reports / "cmc.csv")
-    return EvalOutput(metrics, cmc, untrained_cmc)
+    logger.log_artifact(reports / PROTOCOL_REPORT)
+    timing = stage_timing(time.perf_counter() - started, extraction, "tracklets")
+    record_timing(timing, logger, timing_file(reports, "evaluate"))
+    return EvalOutput(metrics, cmc, untrained_cmc, timing, protocol)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..config import DatasetRef, ParsingStageConfig, Params
 from .stages import model_file, model_stage, model_stage_file, tuned_stage
+from .timing import timing_file
 
 PACKAGE = Path(__file__).resolve().parent.parent  # src/vreid
 SOURCE = "src/vreid"
@@ -78,6 +79,8 @@ def _training_stage(p: Params, name: str) -> GraphStage:
     if parsing:
         outs.append(Out(f"{REPORTS}/parsing_overlays.png", cache=False))
         metrics.append(Out(f"{REPORTS}/parsing_metrics.json", cache=False))
+    # wall time, clips/s, frames/s: one file per stage (DVC allows one writer per file)
+    metrics.append(Out(timing_file(REPORTS, name).as_posix(), cache=False))
     return GraphStage(
         name, f"vreid train-stage {name}",
         ("vreid.pipeline.stages", "vreid.pipeline.pretrain_parsing" if parsing
@@ -105,7 +108,10 @@ def stage_graph(p: Params) -> tuple[GraphStage, ...]:
         *(_training_stage(p, name) for name in p.stages),
         GraphStage("evaluate", "vreid evaluate", ("vreid.pipeline.evaluate",),
                    ("data.video", evaluated, "eval"), data=("video",), inputs=(model,),
-                   metrics=(Out(f"{REPORTS}/metrics.json", cache=False),),
+                   # which frames were scored (eval.frames): a string, so not a metric
+                   outs=(Out(f"{REPORTS}/eval_protocol.json", cache=False),),
+                   metrics=(Out(f"{REPORTS}/metrics.json", cache=False),
+                            Out(timing_file(REPORTS, "evaluate").as_posix(), cache=False)),
                    plots=(Out(f"{REPORTS}/cmc.csv", cache=False),)),
         GraphStage("evaluate_metadata", "vreid evaluate-metadata",
                    ("vreid.pipeline.evaluate_metadata",),

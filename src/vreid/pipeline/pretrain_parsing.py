@@ -8,7 +8,7 @@ on LIP at 512x512, batch 8, Nesterov SGD, learning rate 0.01 for the trunk and 0
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -26,6 +26,7 @@ from ..models import build_model
 from .common import atomic_write_json, read_configured, resolve_device, save_model, set_threads
 from .fingerprint import fingerprint
 from .overlays import parsing_overlay
+from .timing import record_timing, stage_timing
 
 MODEL_NAME = "parsing_net"
 
@@ -41,6 +42,7 @@ class ParsingTrainOutput:
     mean_acc: float
     mean_iou: float
     seconds: float
+    timing: dict[str, float] = field(default_factory=dict)  # `timing.stage_timing`
 
 
 def build_parsing_optimizer(cfg: ParsingTrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
@@ -69,12 +71,15 @@ def pretrain_parsing(
     resume: bool = True,
     metrics_path: str | Path = "reports/parsing_metrics.json",
     overlay_path: str | Path | None = "reports/parsing_overlays.png",
+    timing_path: str | Path | None = None,
 ) -> ParsingTrainOutput:
     """Train ParsingNet on the parsing set's train split, score it on its val split.
 
     `parsing_ref`: anything with `.name` (a reader, e.g. "lip") and `.root`.
     Checkpoints each epoch (resumed when the fingerprint matches); writes
-    `out_dir/model.pt` (see `common.save_model`) and `metrics_path` atomically.
+    `out_dir/model.pt` (see `common.save_model`) and `metrics_path` atomically. Wall time
+    and images/s over the training loop (as clips/s and frames/s: an image is a one-frame
+    clip) are logged (`timing/*`) and, with `timing_path`, written there.
     """
     cfg = params_section
     started = time.perf_counter()
@@ -116,7 +121,10 @@ def pretrain_parsing(
     logger.log_artifact(metrics_path)
     if overlay_path:
         logger.log_artifact(parsing_overlay(model, index.val, cfg.height, cfg.width, overlay_path))
+    seconds = time.perf_counter() - started
+    timing = stage_timing(seconds, result.throughput, "clips")
+    record_timing(timing, logger, timing_path)
     final = result.history[-1] if result.history else {}
     return ParsingTrainOutput(model_path, metrics_path, result.epochs_run, result.start_epoch, final,
-                              scores.pixel_acc, scores.mean_acc, scores.mean_iou,
-                              time.perf_counter() - started)
+                              scores.pixel_acc, scores.mean_acc, scores.mean_iou, seconds,
+                              timing)

@@ -15,9 +15,11 @@ from typing import Any, Sequence
 
 from ..config import (ConfigError, DatasetRef, ModelConfig, ParsingStageConfig, Params,
                       StageConfig, TrainingStage)
+from .timing import timing_file
 
 MODELS = Path("models")
 CHECKPOINTS = Path("checkpoints")
+REPORTS = Path("reports")
 
 
 def model_file(stage: str, models_dir: str | Path = MODELS) -> Path:
@@ -90,19 +92,23 @@ def resolve_stage(p: Params, name: str, models_dir: str | Path = MODELS,
 
 def train_stage(p: Params, name: str, logger: Any = None, hooks: Sequence[Any] = (),
                 resume: bool = True, models_dir: str | Path = MODELS,
-                checkpoints_dir: str | Path = CHECKPOINTS) -> Any:
+                checkpoints_dir: str | Path = CHECKPOINTS,
+                reports_dir: str | Path | None = REPORTS) -> Any:
     """Run training stage `name` of the table: `pretrain_parsing` for a parsing entry,
-    `train_reid` for a re-ID one. Returns that function's output."""
+    `train_reid` for a re-ID one. Returns that function's output. Its timing report goes
+    to `reports_dir/timing/<name>.json` (none when `reports_dir` is None)."""
     stage = resolve_stage(p, name, models_dir, checkpoints_dir)
+    timing = timing_file(reports_dir, name) if reports_dir is not None else None
     if isinstance(stage.config, ParsingStageConfig):
         from .pretrain_parsing import pretrain_parsing
 
         return pretrain_parsing(stage.config, stage.dataset, p.runtime, stage.model_dir,
-                                stage.checkpoint_dir, logger, list(hooks), resume)
+                                stage.checkpoint_dir, logger, list(hooks), resume,
+                                timing_path=timing)
     from .train import train_reid
 
     return train_reid(stage.config, stage.dataset, p.runtime, stage.model_dir,
-                      stage.checkpoint_dir, logger, list(hooks), resume)
+                      stage.checkpoint_dir, logger, list(hooks), resume, timing_path=timing)
 
 
 def example_input_shape(config: TrainingStage) -> tuple[int, ...]:

@@ -9,7 +9,8 @@ sets, the image itself for image sets).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -26,6 +27,7 @@ from ..losses import CompositeLoss, build_losses
 from ..models import build_model
 from .common import read_configured, resolve_device, save_model, set_threads
 from .fingerprint import fingerprint, upstream_files
+from .timing import record_timing, stage_timing
 
 
 @dataclass
@@ -34,6 +36,7 @@ class TrainOutput:
     epochs_run: int
     resumed_from_epoch: int
     final_metrics: dict[str, float]
+    timing: dict[str, float] = field(default_factory=dict)  # `timing.stage_timing`
 
 
 def build_optimizers(t: TrainConfig, model: torch.nn.Module, criterion: CompositeLoss
@@ -71,14 +74,17 @@ def train_reid(
     logger: MetricLogger | None = None,
     hooks: Sequence[Hook] = (),
     resume: bool = True,
+    timing_path: str | Path | None = None,
 ) -> TrainOutput:
     """Train `stage.model` on the train split of `dataset`.
 
     Checkpoints each epoch into `checkpoint_dir` and resumes from the last one there
     when its fingerprint matches (a run killed mid-way continues where it stopped);
     writes `out_dir/model.pt` atomically at the end, so a failed run leaves the
-    previous model in place.
+    previous model in place. Wall time and clips/s, frames/s over the training loop
+    are logged (`timing/*`) and, with `timing_path`, written there.
     """
+    started = time.perf_counter()
     t, inp = stage.train, stage.input
     set_threads(runtime.threads)
     torch.manual_seed(t.seed)
@@ -105,5 +111,7 @@ def train_reid(
     result = trainer.fit(t.epochs)
     model_path = Path(out_dir) / "model.pt"
     save_model(model_path, model.cpu(), stage.model, num_classes, inp)
+    timing = stage_timing(time.perf_counter() - started, result.throughput, "clips")
+    record_timing(timing, logger, timing_path)
     final = result.history[-1] if result.history else {}
-    return TrainOutput(model_path, result.epochs_run, result.start_epoch, final)
+    return TrainOutput(model_path, result.epochs_run, result.start_epoch, final, timing)

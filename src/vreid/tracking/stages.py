@@ -46,14 +46,17 @@ def log_model(log: MlflowLogger, p: Params, model_path: Path,
 def run_train_stage(p: Params, stage_name: str, key: str | None = None,
                     hooks: Sequence["Hook"] = (), resume: bool = True,
                     tags: Mapping[str, Any] | None = None,
-                    models_dir: str | Path = "models", checkpoints_dir: str | Path = "checkpoints"):
-    """One training stage of the `stages:` table (a parser or a re-ID stage), in its run."""
+                    models_dir: str | Path = "models", checkpoints_dir: str | Path = "checkpoints",
+                    reports_dir: str | Path = "reports"):
+    """One training stage of the `stages:` table (a parser or a re-ID stage), in its run;
+    its timing goes to `reports_dir/timing/<stage>.json` and the run's `timing/*` metrics."""
     from ..pipeline.stages import example_input_shape, resolve_stage, train_stage
 
     stage = resolve_stage(p, stage_name, models_dir, checkpoints_dir)
     with _stage_run(p, stage_name, key, tags) as log:
         log.log_params({**to_flat_dict(stage.config), **to_flat_dict(stage.dataset, "data.")})
-        out = train_stage(p, stage_name, log, hooks, resume, models_dir, checkpoints_dir)
+        out = train_stage(p, stage_name, log, hooks, resume, models_dir, checkpoints_dir,
+                          reports_dir)
         log_model(log, p, out.model_path, example_input_shape(stage.config))
     return out
 

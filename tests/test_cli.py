@@ -10,7 +10,7 @@ def test_one_command_per_stage():
     out = runner.invoke(app, ["--help"])
     assert out.exit_code == 0
     for stage in ("prepare", "validate", "train-stage", "dvc-yaml", "evaluate",
-                  "evaluate-metadata", "stats", "export", "benchmark"):
+                  "evaluate-metadata", "stats", "export", "benchmark", "leaderboard", "ablate"):
         assert stage in out.output
     for alias in ("pretrain-parsing", "pretrain-image", "finetune-image", "train-video"):
         assert runner.invoke(app, [alias, "--help"]).exit_code == 0  # EgoReID's, kept
@@ -96,3 +96,21 @@ def test_promote_rollback_compare_commands(in_prepared, tmp_path, monkeypatch):
     assert md.read_text().splitlines()[0] == "| run | name | stage | mAP |"
     out = runner.invoke(app, ["promote", "--model", str(tmp_path / "missing.pt")])
     assert out.exit_code == 1 and "missing.pt: model file not found" in " ".join(out.output.split())
+
+
+def test_leaderboard_with_a_bad_entry_is_one_readable_error(tmp_path):
+    entry = tmp_path / "bad.yaml"
+    entry.write_text("name: x\nstage: train_audio\n")
+    out = runner.invoke(app, ["leaderboard", "--entries", str(entry)])
+    assert out.exit_code == 1
+    assert "bad.yaml: stage: no stage 'train_audio'" in " ".join(out.output.split())
+
+
+def test_dvc_yaml_leaderboard_check(tmp_path):
+    target = tmp_path / "dvc.yaml"
+    target.write_text("stages: {}\n")
+    args = ["dvc-yaml", "--leaderboard", "--output", str(target)]
+    stale = runner.invoke(app, [*args, "--check"])
+    assert stale.exit_code == 1 and "vreid dvc-yaml --leaderboard" in stale.output
+    assert runner.invoke(app, args).exit_code == 0
+    assert runner.invoke(app, [*args, "--check"]).exit_code == 0

@@ -187,3 +187,17 @@ def test_reference_must_be_an_entry(board):
     with pytest.raises(ConfigError, match="leaderboard.reference: 'tmp' is not an entry"):
         lb.leaderboard(p, entries, reference="tmp", reports_dir=tmp_path / "reports")
     assert trained == []
+
+
+@pytest.mark.integration  # starts a local Ray (10+ s)
+def test_jobs_run_as_ray_tasks_when_an_address_is_given(board):
+    p, folder, trained, _, tmp_path = board
+    entries = load_entries(p, [str(folder / "1_tap.yaml")])
+    out = lb.leaderboard(p, entries, address="local", reports_dir=tmp_path / "reports")
+    assert out.trained == [("tap", 0), ("tap", 1)]
+    assert trained == []  # trained in the Ray workers, not in this process
+    for seed in (0, 1):
+        record = json.loads((tmp_path / "runs" / "tap" / f"seed{seed}" / "result.json").read_text())
+        assert record["seed"] == seed and (tmp_path / "runs" / "tap" / f"seed{seed}" /
+                                           "model.pt").is_file()
+    assert lb.leaderboard(p, entries, reports_dir=tmp_path / "reports").trained == []

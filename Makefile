@@ -25,6 +25,7 @@ install: $(VENV)/.installed
 # (every metric: `dvc metrics show`).
 run: install
 	vreid dvc-yaml --check
+	vreid dvc-yaml --leaderboard --check
 	dvc repro
 	vreid summary
 

@@ -10,7 +10,7 @@ def test_one_command_per_stage():
     out = runner.invoke(app, ["--help"])
     assert out.exit_code == 0
     for stage in ("prepare", "validate", "train-stage", "dvc-yaml", "evaluate",
-                  "evaluate-metadata", "stats", "export", "benchmark"):
+                  "evaluate-metadata", "stats", "export", "benchmark", "leaderboard", "ablate"):
         assert stage in out.output
     for alias in ("pretrain-parsing", "pretrain-image", "finetune-image", "train-video"):
         assert runner.invoke(app, [alias, "--help"]).exit_code == 0  # EgoReID's, kept
@@ -114,3 +114,21 @@ def test_summary_prints_the_frames_scored_and_the_stage_timing_table(tmp_path):
     row = next(line for line in out.output.splitlines() if "train_video" in line)
     assert [cell.strip() for cell in row.strip("│ ").split("│")] == \
         ["train_video", "12.0", "4.0", "-", "16.0"]
+
+
+def test_leaderboard_with_a_bad_entry_is_one_readable_error(tmp_path):
+    entry = tmp_path / "bad.yaml"
+    entry.write_text("name: x\nstage: train_audio\n")
+    out = runner.invoke(app, ["leaderboard", "--entries", str(entry)])
+    assert out.exit_code == 1
+    assert "bad.yaml: stage: no stage 'train_audio'" in " ".join(out.output.split())
+
+
+def test_dvc_yaml_leaderboard_check(tmp_path):
+    target = tmp_path / "dvc.yaml"
+    target.write_text("stages: {}\n")
+    args = ["dvc-yaml", "--leaderboard", "--output", str(target)]
+    stale = runner.invoke(app, [*args, "--check"])
+    assert stale.exit_code == 1 and "vreid dvc-yaml --leaderboard" in stale.output
+    assert runner.invoke(app, args).exit_code == 0
+    assert runner.invoke(app, [*args, "--check"]).exit_code == 0

@@ -123,17 +123,24 @@ for _stage in ("pretrain_parsing", "pretrain_image", "finetune_image", "train_vi
 
 
 @app.command("dvc-yaml")
-def dvc_yaml(params: Path = ParamsOption, output: Path = Path("dvc.yaml"),
-             check: bool = typer.Option(False, help="Only check that OUTPUT is up to date.")
+def dvc_yaml(params: Path = ParamsOption,
+             output: Path = typer.Option(None, help="File to write (default: dvc.yaml, with "
+                                         "--leaderboard leaderboard/dvc.yaml)."),
+             check: bool = typer.Option(False, help="Only check that OUTPUT is up to date."),
+             leaderboard: bool = typer.Option(False, "--leaderboard", help="The leaderboard's "
+                                              "own dvc.yaml (not run by a root `dvc repro`).")
              ) -> None:
-    """Write dvc.yaml from params.yaml's `stages:` table (run it after editing the table)."""
+    """Write dvc.yaml from params.yaml's `stages:` table (run it after editing the table);
+    with --leaderboard, leaderboard/dvc.yaml from its `leaderboard:` section and entries."""
     from .pipeline.common import atomic_write_text
-    from .pipeline.graph import dvc_yaml as generate
+    from .pipeline.graph import LEADERBOARD_DVC_YAML, dvc_yaml as generate, leaderboard_dvc_yaml
 
-    text = _run_stage(generate, _params(params))
+    output = output or Path(LEADERBOARD_DVC_YAML if leaderboard else "dvc.yaml")
+    text = _run_stage(leaderboard_dvc_yaml if leaderboard else generate, _params(params))
     if check:
+        flag = " --leaderboard" if leaderboard else ""
         if not output.is_file() or output.read_text() != text:
-            _fail(f"{output} is out of date with {params}: run `vreid dvc-yaml`")
+            _fail(f"{output} is out of date with {params}: run `vreid dvc-yaml{flag}`")
         console.print(f"{output} is up to date")
         return
     atomic_write_text(output, text)
@@ -168,14 +175,37 @@ def ablate(
     params: Path = ParamsOption,
     variant: list[str] = typer.Option(None, help="Variants to run (default: all of them)."),
 ) -> None:
-    """EgoReID ablations (paper 000 tables 2-4): one MLflow run per variant and
-    reports/egoreid_ablation.md. Needs the chain's parsing and fine-tuning models."""
-    from .pipeline.ablation import VARIANTS
+    """EgoReID ablations (paper 000 tables 2-4): the leaderboard's egoreid_* entries with
+    one seed, one MLflow run per variant, reports/egoreid_ablation.md. Needs the chain's
+    parsing and image models."""
     from .tracking.stages import pipeline_key, run_ablation
 
     p = _params(params)
-    _run_stage(run_ablation, p, variant or list(VARIANTS), "ablation-" + pipeline_key(params))
-    console.print(Path("reports/egoreid_ablation.md").read_text())
+    out = _run_stage(run_ablation, p, variant or None, pipeline_key(params))
+    console.print(out.md_path.read_text())
+
+
+@app.command()
+def leaderboard(
+    params: Path = ParamsOption,
+    entries: list[str] = typer.Option(None, "--entries", help="Entry files or globs "
+                                      "(default: leaderboard.entries)."),
+    seeds: list[int] = typer.Option(None, "--seeds", help="Seeds (default: leaderboard.seeds)."),
+    address: str = typer.Option(None, "--address", help="Ray cluster to run the (entry, seed) "
+                                "jobs on (default: leaderboard.address; empty: sequential)."),
+) -> None:
+    """Train every leaderboard entry for each seed (finished runs with an unchanged
+    fingerprint are reused), score them on leaderboard.data, and write
+    reports/leaderboard.{md,json,png}: means with 95% bootstrap intervals over queries and
+    seeds, paired differences to the reference entry."""
+    from .tracking.stages import pipeline_key, run_leaderboard
+
+    p = _params(params)
+    out = _run_stage(run_leaderboard, p, entries or None, seeds or None, address,
+                     pipeline_key(params))
+    typer.echo(out.md_path.read_text())
+    console.print(f"[green]{len(out.trained)} run(s) trained, {len(out.reused)} reused[/] -> "
+                  f"{out.md_path}, {out.json_path}, {out.png_path}")
 
 
 def _registry_call(fn, *args, **kwargs):

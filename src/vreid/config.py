@@ -382,6 +382,45 @@ class PromoteConfig:
 
 
 @section
+class LeaderboardConfig:
+    """`vreid leaderboard`: named entries (configs/leaderboard/*.yaml, one training stage
+    each) trained for each seed, scored on `data`, with bootstrap intervals over queries
+    and seeds and each entry's paired difference to `reference` (vreid.pipeline.leaderboard)."""
+
+    entries: tuple[Str, ...] = ("configs/leaderboard/*.yaml",)  # entry files or globs
+    seeds: tuple[Int, ...] = (0, 1, 2)  # train.seed of each run of an entry
+    reference: Str = ""  # the entry the others are compared to; "": the first entry
+    data: Str = "video"  # a key of `data:`: the query / gallery every entry is scored on
+    bootstrap_samples: PosInt = 1000
+    bootstrap_seed: Int = 0
+    address: Str = ""  # a Ray cluster (ray://host:10001 or host:6379); "": sequential
+    cpus_per_job: PosFloat = 1.0  # Ray: CPUs reserved per (entry, seed) job
+    out_dir: Str = "leaderboard/runs"  # <entry>/seed<k>/: model, checkpoints, result.json
+
+
+@section
+class PublishedResult:
+    """Figures a paper reports for an entry (rank-1 / mAP in percent), shown beside ours."""
+
+    source: Str
+    rank1: Float
+    mAP: Float
+
+
+@section
+class LeaderboardEntry:
+    """One file of configs/leaderboard/: `stage` names a re-ID stage of the `stages:`
+    table, changed by `overrides` (dotted path -> value, e.g. `model.kwargs.regions`), or
+    is a full stage mapping (a StageConfig; its `init_from` names stages of the table)."""
+
+    name: Str
+    stage: Union[Str, dict[Str, Any]]
+    description: Str = ""
+    overrides: dict[Str, Any] = field(default_factory=dict)
+    paper: PublishedResult | None = None
+
+
+@section
 class Params:
     data: DataConfig = DataConfig()
     synth: SynthConfig = SynthConfig()
@@ -398,6 +437,7 @@ class Params:
     benchmark: BenchmarkConfig = BenchmarkConfig()
     tune: TuneConfig = TuneConfig()
     promote: PromoteConfig = PromoteConfig()
+    leaderboard: LeaderboardConfig = LeaderboardConfig()
 
 
 
@@ -450,12 +490,13 @@ def _problems(exc: ValidationError, cls: type, where: str, sep: str) -> ConfigEr
     return ConfigError("\n".join(lines))
 
 
-def from_dict(cls: type, values: Any, where: str = "params") -> Any:
-    """Section `cls` from a (YAML) mapping; a ConfigError names `where` and each bad key."""
+def from_dict(cls: type, values: Any, where: str = "params", sep: str = ": ") -> Any:
+    """Section `cls` from a (YAML) mapping; a ConfigError names `where` and each bad key
+    (`where` + `sep` + the key's dotted path)."""
     try:
         return TypeAdapter(cls).validate_python(values)
     except ValidationError as exc:
-        raise _problems(exc, cls, where, ": ") from None
+        raise _problems(exc, cls, where, sep) from None
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
@@ -497,6 +538,12 @@ def check_stages(p: Params, where: str = "params") -> None:
         if value and value not in reid:
             raise ConfigError(f"{where}.{key}: {value!r} is not a re-ID stage of the table; "
                               f"known: {reid}")
+    lb = p.leaderboard
+    if lb.data not in datasets:
+        raise ConfigError(f"{where}.leaderboard.data: unknown dataset {lb.data!r}; "
+                          f"known: {datasets}")
+    if not lb.seeds or len(set(lb.seeds)) != len(lb.seeds):
+        raise ConfigError(f"{where}.leaderboard.seeds: give distinct seeds, got {list(lb.seeds)}")
 
 
 def to_flat_dict(obj: Any, prefix: str = "") -> dict[str, Any]:
@@ -512,17 +559,20 @@ def to_flat_dict(obj: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def with_override(obj: Any, path: str, value: Any, where: str = "override") -> Any:
+def with_override(obj: Any, path: str, value: Any, where: str = "override",
+                  new_keys: bool = False) -> Any:
     """A copy of config `obj` with the value at dotted `path` replaced (typed like the field).
 
-    Steps through section fields, tuple items (by index) and existing mapping keys; the
-    section holding the change is re-validated. A path that does not exist, or a value
-    its field refuses, is a ConfigError naming `where` and the path.
+    Steps through section fields, tuple items (by index) and existing mapping keys (with
+    `new_keys`, a missing last key of a mapping is added, e.g. a model kwarg left at its
+    default in params.yaml); the section holding the change is re-validated. A path that
+    does not exist, or a value its field refuses, is a ConfigError naming `where` and the path.
     """
     head, _, rest = path.partition(".")
 
     def inner(current: Any) -> Any:
-        return with_override(current, rest, value, f"{where}.{head}") if rest else value
+        return (with_override(current, rest, value, f"{where}.{head}", new_keys) if rest
+                else value)
 
     if dataclasses.is_dataclass(obj):
         names = {f.name for f in dataclasses.fields(obj)}
@@ -538,6 +588,8 @@ def with_override(obj: Any, path: str, value: Any, where: str = "override") -> A
         i = int(head)
         return obj[:i] + (inner(obj[i]),) + obj[i + 1:]
     if isinstance(obj, dict):
+        if new_keys and not rest and head not in obj:
+            return {**obj, head: value}
         if head not in obj:
             raise ConfigError(f"{where}: no key {head!r}; known: {sorted(obj)} "
                               "(write the key into params.yaml to tune it)")

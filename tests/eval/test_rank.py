@@ -298,3 +298,27 @@ def test_gallery_mask_hand_made():
     assert res.num_valid == 1 and res.cmc.tolist() == [0.0, 0.0, 0.0] and res.mAP == 0.0
     with pytest.raises(ValueError, match="gallery_mask has shape"):
         evaluate_rank(dist, *ids, gallery_mask=[[True, True]])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_per_query_outputs_match_the_oracle_and_the_aggregates(seed):
+    rng = np.random.default_rng(seed)
+    nq, ng = 29, 90
+    qp, gp = rng.integers(0, 12, nq), rng.integers(0, 12, ng)
+    qc, gc = rng.integers(0, 3, nq), rng.integers(0, 3, ng)
+    dist = rng.integers(0, 20, (nq, ng)).astype(np.float32)
+    res = evaluate_rank(dist, qp, gp, qc, gc, max_rank=50, chunk=7)
+    valid = np.isfinite(res.ap)
+    first, inp = [], []
+    for i in np.flatnonzero(valid):  # first match and INP by a plain loop
+        order = np.argsort(dist[i], kind="stable")
+        keep = [j for j in order if not (gp[j] == qp[i] and gc[j] == qc[i])]
+        hits = np.flatnonzero([gp[j] == qp[i] for j in keep])
+        first.append(hits[0])
+        inp.append(len(hits) / (hits[-1] + 1))
+    assert res.first_match[valid].tolist() == first
+    assert (res.first_match[~valid] == -1).all() and np.isnan(res.inp[~valid]).all()
+    np.testing.assert_allclose(res.inp[valid], inp)
+    for k in (1, 5, 10):  # the aggregates are the per-query means
+        assert res.rank(k) == pytest.approx(np.mean(res.first_match[valid] < k))
+    assert res.mINP == pytest.approx(np.mean(res.inp[valid]))

@@ -83,3 +83,18 @@ def _baseline_params(tmp_path):
     params["stages"] = BASELINE
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return path
+
+
+def test_leaderboard_has_its_own_dvc_yaml_outside_the_default_graph():
+    from vreid.pipeline.graph import LEADERBOARD_DVC_YAML, leaderboard_dvc_yaml
+
+    p = load_params(REPO / "params.yaml")
+    text = leaderboard_dvc_yaml(p)
+    assert (REPO / LEADERBOARD_DVC_YAML).read_text() == text, "run `vreid dvc-yaml --leaderboard`"
+    stage = yaml.safe_load(text)["stages"]["leaderboard"]
+    assert stage["wdir"] == ".." and stage["cmd"] == "vreid leaderboard"
+    assert "configs/leaderboard" in stage["deps"] and "models/finetune_image/model.pt" in \
+        stage["deps"]
+    assert "models/train_video/model.pt" not in stage["deps"]  # no entry starts from it
+    assert "leaderboard" in stage["params"] and "src/vreid/hpo" in stage["deps"]  # Ray jobs
+    assert "leaderboard" not in yaml.safe_load(dvc_yaml(p))["stages"]  # not in `make run`

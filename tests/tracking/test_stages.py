@@ -1,6 +1,7 @@
 """Tracked stage runs: what every front door (CLI, flows, tuning) logs for a stage."""
 
 import dataclasses
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -79,3 +80,43 @@ def test_export_and_benchmark_runs_log_onnx_metrics_and_backend_status(tracked, 
     assert bench.data.metrics["ort_cpu.bs1.clips_per_s"] > 0
     assert bench.data.tags["vreid.backend.ort_cpu"] == "ok"
     assert bench.data.tags["vreid.backend.tensorrt"].startswith(("unavailable (", "ok"))
+
+
+def test_leaderboard_is_one_parent_run_with_a_child_per_entry_and_seed(tracked, tmp_path,
+                                                                       monkeypatch):
+    import yaml
+
+    from vreid.pipeline import leaderboard as lb
+    from vreid.pipeline.train import TrainOutput
+    from vreid.tracking.stages import run_leaderboard
+
+    p, client = tracked
+
+    def fake_train(stage, dataset, runtime, out_dir, checkpoint_dir, logger):
+        path = Path(out_dir) / "model.pt"  # an untrained model: tracking is under test here
+        save_model(path, build_model(stage.model.name, num_classes=4, depth=18), stage.model,
+                   4, stage.input)
+        logger.log_metrics({"loss": 1.0}, step=0)
+        return TrainOutput(path, 1, 0, {})
+
+    monkeypatch.setattr(lb, "train_reid", fake_train)
+    stage = {"data": "video", "model": {"name": "resnet_tap", "kwargs": {"depth": 18}},
+             "input": {"height": 32, "width": 16, "clip_len": 2}}
+    for name, model in (("tap", "resnet_tap"), ("tmp", "resnet_tmp")):
+        entry = {"name": name, "stage": {**stage, "model": {"name": model, "kwargs": {}}}}
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(entry))
+    p = dataclasses.replace(p, leaderboard=dataclasses.replace(
+        p.leaderboard, out_dir=str(tmp_path / "runs"), seeds=(0, 1), bootstrap_samples=20))
+    out = run_leaderboard(p, [str(tmp_path / "*.yaml")], key=pipeline_key("params.yaml"),
+                          reports_dir=tmp_path / "reports")
+    runs = client.search_runs([client.get_experiment_by_name("vreid-test").experiment_id])
+    parent = next(r for r in runs if r.info.run_name == "leaderboard")
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert sorted((r.data.tags["vreid.entry"], r.data.tags["vreid.seed"]) for r in children) == [
+        ("tap", "0"), ("tap", "1"), ("tmp", "0"), ("tmp", "1")]
+    assert all("rank1" in r.data.metrics and "train_seconds" in r.data.metrics
+               for r in children)
+    assert parent.data.tags["vreid.reference"] == "tap"
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"leaderboard.md", "leaderboard.png", "leaderboard.json"} <= artifacts
+    assert out.trained == [("tap", 0), ("tap", 1), ("tmp", 0), ("tmp", 1)]

@@ -51,6 +51,11 @@ class RankResult:
     mINP: float
     ap: np.ndarray  # [num_query], NaN for queries with no valid match
     num_valid: int
+    # Per query (the leaderboard's bootstrap resamples them): 0-based rank of the first
+    # true match among the kept gallery items (-1: none retrieved or no valid match) and
+    # INP (NaN: no valid match). None where a protocol does not compute them.
+    first_match: np.ndarray | None = None
+    inp: np.ndarray | None = None
 
     def rank(self, k: int) -> float:
         return float(self.cmc[min(k, len(self.cmc)) - 1])
@@ -266,6 +271,7 @@ def _evaluate_blocks(
     hits = np.zeros(max_rank, dtype=np.int64)
     ap = np.full(nq, np.nan)
     inp = np.full(nq, np.nan)
+    first_match = np.full(nq, -1, dtype=np.int64)
     for start, block in blocks:
         block = _check_block(_to_numpy_block(block))
         stop = start + block.shape[0]
@@ -273,13 +279,14 @@ def _evaluate_blocks(
         first, ap[start:stop], inp[start:stop] = _score_block(
             block, q_pids[start:stop], q_camids[start:stop], gallery, keep
         )
+        first_match[start:stop] = first
         hits += np.bincount(first[(first >= 0) & (first < max_rank)], minlength=max_rank)
     num_valid = int(np.isfinite(ap).sum())
     if num_valid == 0:
         raise ValueError("no query has a true match in the gallery from another camera")
     cmc = np.cumsum(hits) / num_valid
     return RankResult(cmc=cmc, mAP=float(np.nanmean(ap)), mINP=float(np.nanmean(inp)),
-                      ap=ap, num_valid=num_valid)
+                      ap=ap, num_valid=num_valid, first_match=first_match, inp=inp)
 
 
 def evaluate_rank(

@@ -80,6 +80,15 @@ def tune_task(p: Params, params_path: str, tags: Mapping[str, Any]):
     return run_search(p, params_path, tags=tags)
 
 
+# Not cached by Prefect: the leaderboard reuses its finished (entry, seed) runs itself, by
+# their fingerprints (vreid.pipeline.leaderboard), and reports on whatever is stored.
+@task(name="leaderboard", **RETRIES)
+def leaderboard_task(p: Params, key: str, tags: Mapping[str, Any], address: str | None = None):
+    from ..tracking.stages import run_leaderboard
+
+    return run_leaderboard(p, address=address, key=key, tags=tags)
+
+
 @task(name="promote", **RETRIES)
 def promote_task(p: Params, model_path: str, key: str, tags: Mapping[str, Any],
                  onnx_path: str | None = None):

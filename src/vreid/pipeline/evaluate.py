@@ -21,7 +21,7 @@ from ..config import EvalConfig, Params
 from ..data.frames import describe_frames
 from ..data.index import ReIDIndex
 from ..engine import InputSpec, MetricLogger, NullLogger, Throughput, score_index
-from ..eval import ecn_re_ranking, evaluate_rank, re_ranking
+from ..eval import RankResult, ecn_re_ranking, evaluate_rank, re_ranking
 from ..models import build_model
 from .common import (atomic_write_json, atomic_write_text, load_model, read_configured,
                      resolve_device, saved_input_spec, set_threads)
@@ -65,26 +65,43 @@ def rank_metrics_timed(model: nn.Module, index: ReIDIndex, params: Params, spec:
                        device: torch.device, rerank: bool
                        ) -> tuple[dict[str, float], list[float], Throughput]:
     """`rank_metrics`, and the feature extraction's throughput."""
+    metrics, results, extraction = _ranked(model, index, params, spec, device, rerank)
+    return metrics, results[0].cmc.tolist(), extraction
+
+
+def ranked(model: nn.Module, index: ReIDIndex, params: Params, spec: InputSpec,
+           device: torch.device, rerank: bool = False
+           ) -> tuple[dict[str, float], tuple[RankResult, ...]]:
+    """`rank_metrics` with the `RankResult`s behind it (plain first, then the re-rankings),
+    whose per-query values the leaderboard resamples."""
+    metrics, results, _ = _ranked(model, index, params, spec, device, rerank)
+    return metrics, results
+
+
+def _ranked(model: nn.Module, index: ReIDIndex, params: Params, spec: InputSpec,
+            device: torch.device, rerank: bool
+            ) -> tuple[dict[str, float], tuple[RankResult, ...], Throughput]:
     ev = params.eval
     rr_on, ecn_on = rerank and ev.rerank.enabled, rerank and ev.ecn.enabled
     scores = score_index(model, index, ev, spec, device=device,
                          num_workers=params.runtime.num_workers, within=rr_on or ecn_on)
     ids = query_gallery_ids(index)
     result = evaluate_rank(scores.query_gallery.numpy(), *ids, max_rank=ev.max_rank)
+    results = [result]
     metrics = _summary(result, ev)
     metrics["num_valid_queries"] = result.num_valid
     within = (scores.query_gallery, scores.query_query, scores.gallery_gallery)
     if rr_on:
         rr = ev.rerank
         q_g_rr = re_ranking(*within, k1=rr.k1, k2=rr.k2, lambda_value=rr.lambda_value)
-        metrics.update(_summary(evaluate_rank(np.asarray(q_g_rr), *ids, max_rank=ev.max_rank),
-                                ev, prefix="rr_"))
+        results.append(evaluate_rank(np.asarray(q_g_rr), *ids, max_rank=ev.max_rank))
+        metrics.update(_summary(results[-1], ev, prefix="rr_"))
     if ecn_on:
         ecn = ev.ecn
         q_g_ecn = ecn_re_ranking(*within, t=ecn.t, q=ecn.q, method=ecn.method, k=ecn.k)
-        metrics.update(_summary(evaluate_rank(np.asarray(q_g_ecn), *ids, max_rank=ev.max_rank),
-                                ev, prefix="ecn_"))
-    return metrics, result.cmc.tolist(), scores.extraction
+        results.append(evaluate_rank(np.asarray(q_g_ecn), *ids, max_rank=ev.max_rank))
+        metrics.update(_summary(results[-1], ev, prefix="ecn_"))
+    return metrics, tuple(results), scores.extraction
 
 
 def score_model(params: Params, model_path: str | Path, index: ReIDIndex,

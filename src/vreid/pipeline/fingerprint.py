@@ -39,14 +39,15 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def tree_digest(root: str | Path) -> str:
-    """Content digest of every file under `root` (relative paths and bytes): changes when a
-    file is added, removed, renamed or edited, not when the same bytes are rewritten."""
+def tree_digest(root: str | Path, pattern: str = "*") -> str:
+    """Content digest of every file under `root` whose name matches `pattern` (relative
+    paths and bytes): changes when a file is added, removed, renamed or edited, not when
+    the same bytes are rewritten."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: dataset folder not found")
     digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    for path in sorted(p for p in root.rglob(pattern) if p.is_file()):
         digest.update(f"{path.relative_to(root).as_posix()}\0{file_digest(path)}\n".encode())
     return digest.hexdigest()
 

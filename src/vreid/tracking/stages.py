@@ -80,15 +80,57 @@ def run_evaluate(p: Params, model_path: str | Path | None = None,
         return evaluate(p, model_path, reports_dir, log)
 
 
-def run_ablation(p: Params, variants: Sequence[str], key: str | None = None,
-                 tags: Mapping[str, Any] | None = None):
+def run_leaderboard(p: Params, entries: Sequence[str] | None = None,
+                    seeds: Sequence[int] | None = None, address: str | None = None,
+                    key: str | None = None, tags: Mapping[str, Any] | None = None,
+                    reports_dir: str | Path = "reports"):
+    """The leaderboard in one parent run (nested under the pipeline run of `key`): one
+    child run per (entry, seed), tagged with both; the report files on the parent."""
+    from ..pipeline.leaderboard import leaderboard, load_entries
+
+    patterns = list(entries) if entries else list(p.leaderboard.entries)
+    loaded = load_entries(p, patterns)  # a bad entry fails before any run is created
+    return _board_runs(p, "leaderboard", key, tags, lambda run_context: leaderboard(
+        p, loaded, seeds, address, reports_dir, run_context=run_context))
+
+
+def run_ablation(p: Params, variants: Sequence[str] | None = None, key: str | None = None,
+                 tags: Mapping[str, Any] | None = None, reports_dir: str | Path = "reports"):
+    """The EgoReID ablation entries, one seed (vreid.pipeline.ablation), tracked as the
+    leaderboard is."""
     from ..pipeline.ablation import run_ablation as ablation
 
-    def run_context(name: str):
-        return _stage_run(p, f"ablation: {name}", key,
-                          {"vreid.stage": "ablation", "vreid.variant": name, **(tags or {})})
+    return _board_runs(p, "ablation", key, tags, lambda run_context: ablation(
+        p, variants, reports_dir=reports_dir, run_context=run_context))
 
-    return ablation(p, variants, run_context=run_context)
+
+def _board_runs(p: Params, stage: str, key: str | None, tags: Mapping[str, Any] | None, run):
+    """A parent run for this call (a fresh key: each call is one run) whose children are the
+    (entry, seed) runs `run(run_context)` opens; its report files become parent artifacts."""
+    import uuid
+
+    from .mlflow_run import parent_run, tracking_uri
+
+    board_key = f"{stage}-{uuid.uuid4().hex[:12]}"
+    uri = tracking_uri(p.tracking.tracking_uri)
+    parent_id = parent_run(p.tracking.experiment, board_key, p.tracking.tracking_uri,
+                           run_name=stage, tags={"vreid.stage": stage, **(tags or {})},
+                           parent_key=key)
+
+    def run_context(entry: str, seed: int, reused: bool):
+        return _stage_run(p, f"{stage}: {entry} seed {seed}", board_key,
+                          {"vreid.stage": stage, "vreid.entry": entry, "vreid.seed": seed,
+                           "vreid.reused": reused, **(tags or {})})
+
+    out = run(run_context)
+    import mlflow  # loaded (telemetry off) by parent_run
+
+    client = mlflow.MlflowClient(uri)
+    for path in (out.md_path, out.png_path, out.json_path):
+        client.log_artifact(parent_id, str(path))
+    client.log_metric(parent_id, "entries", len(out.report["entries"]))
+    client.set_tag(parent_id, "vreid.reference", out.report["reference"])
+    return out
 
 
 def run_evaluate_metadata(p: Params, model_path: str | Path | None = None,

@@ -1,0 +1,479 @@
+"""`vreid leaderboard`: named entries x seeds, scored with bootstrap confidence intervals.
+
+An entry (one file of configs/leaderboard/) is a re-ID training stage: a stage of the
+`stages:` table changed by dotted overrides, or a full stage mapping. For each (entry,
+seed) the stage is trained with `train.seed = seed` (its `init_from` models are the
+chain's, models/<stage>/model.pt: only the entry's own stage is re-seeded), scored on
+the query / gallery of `leaderboard.data`, and its per-query values (rank-1/5/10 hit,
+AP, INP) are stored in `<out_dir>/<entry>/seed<k>/result.json` with the run's
+fingerprint. A later call reuses every result whose fingerprint (the stage settings
+with the seed, the data's contents, the upstream model files, the scoring settings and
+the code under src/vreid) is unchanged, so adding an entry trains only that entry and an
+interrupted leaderboard resumes. Entries that build the same model (the same builder
+arguments once defaults are filled in) with the same seed are trained once.
+
+The statistics (`vreid.eval.bootstrap`): each metric is the mean over seeds and queries,
+with a 95% percentile interval from resampling seeds and queries with replacement; each
+entry's difference to the reference entry is paired (the same draws for both).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import inspect
+import json
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ContextManager, Mapping, Sequence
+
+import numpy as np
+import yaml
+
+from ..config import (ConfigError, DatasetRef, LeaderboardEntry, ModelConfig, Params,
+                      PublishedResult, StageConfig, from_dict, with_override)
+from ..engine import MetricLogger, NullLogger
+from ..eval.bootstrap import bootstrap_draws, interval, paired_difference
+from ..models import MODELS
+from .common import (atomic_write_bytes, atomic_write_json, atomic_write_text, load_model,
+                     read_configured, resolve_device, saved_input_spec, set_threads)
+from .evaluate import ranked
+from .fingerprint import dataset_digest, fingerprint, tree_digest, upstream_files
+from .stages import resolve_config
+from .train import train_reid
+
+RESULT = "result.json"
+# name -> rank cut-off of the per-query hit; AP and INP are stored as they are
+CUTOFFS = {"rank1": 1, "rank5": 5, "rank10": 10}
+METRICS = (*CUTOFFS, "mAP", "mINP")
+LEVEL = 0.95
+SOURCE = Path(__file__).resolve().parents[1]  # src/vreid: its code is in the fingerprint
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A loaded entry: its stage resolved (overrides applied, init_from files merged in)."""
+
+    name: str
+    file: str
+    description: str
+    stage: StageConfig
+    dataset: DatasetRef
+    paper: PublishedResult | None = None
+
+    @property
+    def slug(self) -> str:
+        return "".join(c if c.isalnum() or c in "-_" else "_" for c in self.name).strip("_")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One (entry, seed) run: trains into `run_dir`, writes `run_dir/result.json`."""
+
+    entry: str
+    seed: int
+    stage: StageConfig  # train.seed = seed
+    dataset: DatasetRef  # trained on
+    scored: DatasetRef  # its query / gallery
+    run_dir: str
+    fingerprint: str
+
+    @property
+    def result_path(self) -> Path:
+        return Path(self.run_dir) / RESULT
+
+
+@dataclass
+class LeaderboardOutput:
+    report: dict[str, Any]
+    json_path: Path
+    md_path: Path
+    png_path: Path
+    trained: list[tuple[str, int]] = field(default_factory=list)  # (entry, seed) run now
+    reused: list[tuple[str, int]] = field(default_factory=list)  # stored results used
+
+
+# ---------------------------------------------------------------------------- entries
+
+def entry_files(patterns: Sequence[str]) -> list[Path]:
+    """The files `patterns` name (globs expand in sorted order; a plain path must exist)."""
+    files: list[Path] = []
+    for pattern in patterns:
+        if glob.has_magic(pattern):
+            files += [Path(f) for f in sorted(glob.glob(pattern))]
+        elif Path(pattern).is_file():
+            files.append(Path(pattern))
+        else:
+            raise ConfigError(f"{pattern}: leaderboard entry file not found")
+    if not files:
+        raise ConfigError(f"leaderboard.entries: no entry file matches {list(patterns)}")
+    return list(dict.fromkeys(files))
+
+
+def load_entries(p: Params, patterns: Sequence[str]) -> list[Entry]:
+    """Every entry the patterns name, validated; names (and their folder names) unique."""
+    entries = [load_entry(p, path) for path in entry_files(patterns)]
+    seen: dict[str, Entry] = {}
+    for e in entries:
+        for other in seen.values():
+            if e.name == other.name or e.slug == other.slug:
+                raise ConfigError(f"{e.file}: name: {e.name!r} is taken by {other.file} "
+                                  f"({other.name!r}); entry names (and their folder names) "
+                                  "must be unique")
+        seen[e.name] = e
+    return entries
+
+
+def load_entry(p: Params, path: str | Path) -> Entry:
+    """One entry file, resolved against the params' `stages:` table. Problems are
+    ConfigErrors `file: key: message`."""
+    where = str(path)
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: an entry is a mapping (name, stage, overrides, ...)")
+    if not isinstance(raw.get("stage", ""), (str, dict)):
+        raise ConfigError(f"{where}: stage: a stage name of the `stages:` table or a stage "
+                          f"mapping, got {raw['stage']!r}")
+    entry = from_dict(LeaderboardEntry, raw, where)
+    stage = _base_stage(p, entry, where)
+    for key, value in entry.overrides.items():
+        stage = with_override(stage, key, value, f"{where}: overrides", new_keys=True)
+    _check_stage(p, stage, where)
+    resolved = resolve_config(p, entry.name, stage)
+    return Entry(entry.name, where, entry.description, resolved.config, resolved.dataset,
+                 entry.paper)
+
+
+def _base_stage(p: Params, entry: LeaderboardEntry, where: str) -> StageConfig:
+    reid = [n for n, s in p.stages.items() if isinstance(s, StageConfig)]
+    if isinstance(entry.stage, dict):
+        return from_dict(StageConfig, entry.stage, f"{where}: stage", sep=".")
+    if entry.stage not in p.stages:
+        raise ConfigError(f"{where}: stage: no stage {entry.stage!r} in the params' `stages:` "
+                          f"table; re-ID stages: {reid}")
+    if entry.stage not in reid:
+        raise ConfigError(f"{where}: stage: {entry.stage!r} is a parsing stage; an entry is "
+                          f"a re-ID stage: {reid}")
+    return p.stages[entry.stage]
+
+
+def _check_stage(p: Params, stage: StageConfig, where: str) -> None:
+    datasets = [f.name for f in dataclasses.fields(p.data)
+                if isinstance(getattr(p.data, f.name), DatasetRef)]
+    if stage.data not in datasets:
+        raise ConfigError(f"{where}: data: unknown dataset {stage.data!r}; known: {datasets}")
+    for kwarg, source in stage.init_from.items():
+        if source not in p.stages:
+            raise ConfigError(f"{where}: init_from.{kwarg}: {source!r} is not a stage of the "
+                              f"params' `stages:` table; known: {list(p.stages)}")
+    if stage.model.name not in MODELS:
+        raise ConfigError(f"{where}: model.name: unknown model {stage.model.name!r}; "
+                          f"known: {MODELS.names()}")
+    try:
+        model_identity(stage.model)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: model.kwargs: {exc}") from None
+
+
+def model_identity(model: ModelConfig) -> str:
+    """The model name with every builder argument (defaults filled in): two configs with
+    the same identity build the same model, e.g. a switch set to its default value."""
+    args = inspect.signature(MODELS.get(model.name)).bind_partial(**model.kwargs)
+    args.apply_defaults()
+    return json.dumps([model.name, args.arguments], sort_keys=True, default=str)
+
+
+# ------------------------------------------------------------------------------- jobs
+
+def plan_jobs(p: Params, entries: Sequence[Entry], seeds: Sequence[int],
+              out_dir: str | Path) -> list[Job]:
+    """(entry, seed) jobs in entry-major order, each with its reuse fingerprint."""
+    scored = getattr(p.data, p.leaderboard.data)
+    digests: dict[str, str] = {}  # a dataset's content digest, computed once per call
+
+    def digest(ref: DatasetRef) -> str:
+        key = json.dumps(dataclasses.asdict(ref), sort_keys=True)
+        if key not in digests:
+            digests[key] = dataset_digest(ref)
+        return digests[key]
+
+    code = tree_digest(SOURCE, "*.py")
+    jobs = []
+    for e in entries:
+        for seed in seeds:
+            stage = with_override(e.stage, "train.seed", seed, f"{e.file}: train.seed")
+            # the model by its identity (not how its kwargs are spelled), the rest as is
+            settings = dataclasses.replace(stage, model=ModelConfig(stage.model.name, {}))
+            fp = fingerprint(model_identity(stage.model), settings, e.dataset, digest(e.dataset),
+                             scored, digest(scored), upstream_files(stage.model.kwargs),
+                             p.eval, code)
+            jobs.append(Job(e.name, seed, stage, e.dataset, scored,
+                            str(Path(out_dir) / e.slug / f"seed{seed}"), fp))
+    return jobs
+
+
+def stored_result(job: Job) -> dict[str, Any] | None:
+    """The job's result.json when its fingerprint is the job's (else it is stale)."""
+    try:
+        record = json.loads(job.result_path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return record if record.get("fingerprint") == job.fingerprint else None
+
+
+def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str, Any]:
+    """Train the job's stage (resuming from its checkpoints), score it, write result.json."""
+    logger = logger or NullLogger()
+    set_threads(p.runtime.threads)
+    run_dir = Path(job.run_dir)
+    start = time.perf_counter()
+    out = train_reid(job.stage, job.dataset, p.runtime, run_dir, run_dir / "checkpoints",
+                     logger)
+    train_seconds = time.perf_counter() - start
+    model, saved = load_model(out.model_path)
+    index = read_configured(job.scored)
+    start = time.perf_counter()
+    _, (result, *_) = ranked(model, index, p, saved_input_spec(saved, job.stage.input),
+                             resolve_device(p.runtime.device))
+    inference_seconds = time.perf_counter() - start
+    valid = np.isfinite(result.ap)
+    first = result.first_match[valid]
+    per_query = {name: (first < k).astype(int).tolist() for name, k in CUTOFFS.items()}
+    per_query.update(mAP=result.ap[valid].tolist(), mINP=result.inp[valid].tolist())
+    record = {
+        "entry": job.entry, "seed": job.seed, "fingerprint": job.fingerprint,
+        "metrics": {m: float(np.mean(v)) for m, v in per_query.items()},
+        "per_query": per_query,  # over the valid queries (query index: valid_queries)
+        "valid_queries": np.flatnonzero(valid).tolist(),
+        "train_seconds": train_seconds,  # of the call that finished training
+        "epochs_run": out.epochs_run, "resumed_from_epoch": out.resumed_from_epoch,
+        "inference_seconds": inference_seconds,  # scoring query + gallery, ranking
+        "parameters": int(sum(t.numel() for t in model.parameters())),
+        "model_path": str(out.model_path),
+    }
+    atomic_write_json(job.result_path, record)
+    logger.log_metrics(record_metrics(record))
+    return record
+
+
+def record_metrics(record: Mapping[str, Any]) -> dict[str, float]:
+    """What a (entry, seed) run logs: its metrics, times and parameter count."""
+    return {**record["metrics"], "train_seconds": record["train_seconds"],
+            "inference_seconds": record["inference_seconds"],
+            "parameters": float(record["parameters"])}
+
+
+def _ray_job(job: Job, p: Params, root: str, threads: int) -> dict[str, Any]:
+    """A job as a Ray task: from the project root (workers start elsewhere), with the
+    task's CPUs as torch threads unless runtime.threads says otherwise."""
+    import os
+
+    os.chdir(root)
+    if not p.runtime.threads:
+        p = dataclasses.replace(p, runtime=dataclasses.replace(p.runtime, threads=threads))
+    return run_job(job, p)
+
+
+RunContext = Callable[[str, int, bool], ContextManager[MetricLogger]]
+
+
+def leaderboard(
+    p: Params,
+    entries: Sequence[Entry] | None = None,
+    seeds: Sequence[int] | None = None,
+    address: str | None = None,
+    reports_dir: str | Path = "reports",
+    report_name: str = "leaderboard",
+    reference: str | None = None,
+    run_context: RunContext | None = None,
+) -> LeaderboardOutput:
+    """Run (or reuse) every (entry, seed) of the leaderboard and write
+    `reports_dir/<report_name>.{json,md,png}`.
+
+    `entries` default to `leaderboard.entries`' files, `seeds` to `leaderboard.seeds`,
+    `address` to `leaderboard.address` (a Ray cluster: the jobs run as Ray tasks; empty:
+    one after another here), `reference` to `leaderboard.reference` (else the first
+    entry). `run_context(entry, seed, reused)` opens the tracking run of one job (its
+    logger gets the training curves when the job runs here, the final metrics always).
+    """
+    lb = p.leaderboard
+    entries = list(entries if entries is not None else load_entries(p, lb.entries))
+    seeds = list(seeds if seeds is not None else lb.seeds)
+    if not entries or not seeds:
+        raise ValueError(f"leaderboard: nothing to run ({len(entries)} entries, "
+                         f"{len(seeds)} seeds)")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"leaderboard: seeds must be distinct, got {seeds}")
+    reference = reference if reference is not None else lb.reference
+    names = [e.name for e in entries]
+    reference = reference or names[0]
+    if reference not in names:
+        raise ConfigError(f"leaderboard.reference: {reference!r} is not an entry; "
+                          f"entries: {names}")
+    address = address if address is not None else lb.address
+    context = run_context or (lambda entry, seed, reused: nullcontext(NullLogger()))
+
+    jobs = plan_jobs(p, entries, seeds, lb.out_dir)
+    records: dict[tuple[str, int], dict[str, Any]] = {}
+    by_fp: dict[str, dict[str, Any]] = {}  # fingerprint -> a stored result with it
+    for job in jobs:
+        record = stored_result(job)
+        if record is not None:
+            records[(job.entry, job.seed)] = record
+            by_fp.setdefault(job.fingerprint, record)
+    todo: dict[str, list[Job]] = {}  # fingerprint -> the jobs it stands for (same model)
+    for job in jobs:
+        if (job.entry, job.seed) not in records and job.fingerprint not in by_fp:
+            todo.setdefault(job.fingerprint, []).append(job)
+    trained = [same[0] for same in todo.values()]  # one job per distinct model and seed
+    if address:
+        from ..hpo.cluster import ray_map
+
+        threads = max(1, int(lb.cpus_per_job))
+        root = str(Path.cwd().resolve())
+        done = ray_map(_ray_job, [(job, p, root, threads) for job in trained], address,
+                       lb.cpus_per_job)
+        for job, record in zip(trained, done):
+            by_fp[job.fingerprint] = record
+    else:
+        for job in trained:
+            with context(job.entry, job.seed, False) as logger:
+                by_fp[job.fingerprint] = run_job(job, p, logger)
+    ran_here = {(j.entry, j.seed) for j in trained}
+    for job in jobs:
+        key = (job.entry, job.seed)
+        if key not in records:  # run now, or the same model as a job run now or stored
+            source = by_fp[job.fingerprint]
+            records[key] = dict(source, entry=job.entry)
+            if key not in ran_here:  # the job that ran wrote its own result.json
+                records[key]["same_as"] = source["entry"]
+                atomic_write_json(job.result_path, records[key])
+        if key not in ran_here or address:  # a job run here logged as it ran
+            with context(job.entry, job.seed, key not in ran_here) as logger:
+                logger.log_metrics(record_metrics(records[key]))
+    report = aggregate(entries, seeds, records, reference, lb.bootstrap_samples,
+                       lb.bootstrap_seed)
+    report["data"] = dataclasses.asdict(getattr(p.data, lb.data))
+    reports = Path(reports_dir)
+    json_path, md_path, png_path = (reports / f"{report_name}.{ext}"
+                                    for ext in ("json", "md", "png"))
+    atomic_write_json(json_path, report)
+    atomic_write_text(md_path, leaderboard_markdown(report))
+    atomic_write_bytes(png_path, leaderboard_png(report))
+    keys = [(j.entry, j.seed) for j in jobs]
+    return LeaderboardOutput(report, json_path, md_path, png_path,
+                             trained=[k for k in keys if k in ran_here],
+                             reused=[k for k in keys if k not in ran_here])
+
+
+# -------------------------------------------------------------------------- statistics
+
+def aggregate(entries: Sequence[Entry], seeds: Sequence[int],
+              records: Mapping[tuple[str, int], Mapping[str, Any]], reference: str,
+              samples: int = 1000, bootstrap_seed: int = 0) -> dict[str, Any]:
+    """The leaderboard's numbers from the per-(entry, seed) records (`run_job`'s)."""
+    queries = {tuple(r["valid_queries"]) for r in records.values()}
+    if len(queries) != 1:
+        raise ValueError("leaderboard: the runs were scored on different valid queries "
+                         "(each (entry, seed) must be scored on the same query / gallery)")
+    num_queries = len(next(iter(queries)))
+    draws = bootstrap_draws(len(seeds), num_queries, samples, bootstrap_seed)
+
+    def values(entry: str, metric: str) -> np.ndarray:  # [seeds, queries]
+        return np.array([records[(entry, s)]["per_query"][metric] for s in seeds], dtype=float)
+
+    rows = []
+    for e in entries:
+        runs = [records[(e.name, s)] for s in seeds]
+        diffs = {m: paired_difference(values(e.name, m), values(reference, m), draws, LEVEL)
+                 for m in METRICS}
+        rows.append({
+            "name": e.name, "description": e.description, "file": e.file,
+            "metrics": {m: interval(values(e.name, m), draws, LEVEL).as_dict() for m in METRICS},
+            "per_seed": {m: [r["metrics"][m] for r in runs] for m in METRICS},
+            "vs_reference": {m: {**d.as_dict(), "half_width": d.half_width,
+                                 "significant": d.excludes_zero} for m, d in diffs.items()},
+            "train_seconds": float(np.mean([r["train_seconds"] for r in runs])),
+            "inference_seconds": float(np.mean([r["inference_seconds"] for r in runs])),
+            "parameters": runs[0]["parameters"],
+            "paper": dataclasses.asdict(e.paper) if e.paper else None,
+        })
+    return {"reference": reference, "seeds": list(seeds), "num_queries": num_queries,
+            "bootstrap_samples": samples, "bootstrap_seed": bootstrap_seed, "level": LEVEL,
+            "entries": rows}
+
+
+# ----------------------------------------------------------------------------- reports
+
+def _pct(ci: Mapping[str, float]) -> str:
+    return f"{100 * ci['mean']:.1f} [{100 * ci['lo']:.1f}, {100 * ci['hi']:.1f}]"
+
+
+def _delta(d: Mapping[str, Any]) -> str:
+    return f"{100 * d['mean']:+.1f} [{100 * d['lo']:+.1f}, {100 * d['hi']:+.1f}]" + (
+        " *" if d["significant"] else "")
+
+
+def leaderboard_markdown(report: Mapping[str, Any]) -> str:
+    """The table of reports/leaderboard.md (percent; `*`: the paired 95% CI excludes 0)."""
+    from ..markdown import markdown_table
+
+    ref = report["reference"]
+    paper = any(row["paper"] for row in report["entries"])
+    headers = ["entry", "rank-1", "rank-5", "rank-10", "mAP", "mINP", "train s", "infer s",
+               "params", "Δrank-1 vs ref", "ΔmAP vs ref", "±Δrank-1"]
+    headers += ["paper rank-1", "paper mAP"] if paper else []
+    cells = []
+    for row in report["entries"]:
+        m, d = row["metrics"], row["vs_reference"]
+        is_ref = row["name"] == ref
+        line = [row["name"] + (" (ref)" if is_ref else ""),
+                *(_pct(m[k]) for k in METRICS),
+                f"{row['train_seconds']:.0f}", f"{row['inference_seconds']:.1f}",
+                f"{row['parameters'] / 1e6:.2f}M",
+                "-" if is_ref else _delta(d["rank1"]), "-" if is_ref else _delta(d["mAP"]),
+                "-" if is_ref else f"{100 * d['rank1']['half_width']:.1f}"]
+        if paper:
+            fig = row["paper"]
+            line += [f"{fig['rank1']:.2f}", f"{fig['mAP']:.2f}"] if fig else ["-", "-"]
+        cells.append(line)
+    seeds = ", ".join(str(s) for s in report["seeds"])
+    note = (f"Mean over seeds {seeds} and {report['num_queries']} queries; [lo, hi]: "
+            f"{report['level']:.0%} bootstrap interval over queries and seeds "
+            f"({report['bootstrap_samples']} samples). Δ: paired difference to {ref} (same "
+            "resampled queries and seeds); `*`: its interval excludes 0. ±Δrank-1: that "
+            "interval's half-width. Times: seconds per seed (training wall time, scoring the "
+            "query and gallery). Percent.")
+    return "\n".join([markdown_table(headers, cells), "", note]) + "\n"
+
+
+def leaderboard_png(report: Mapping[str, Any]) -> bytes:
+    """Rank-1 and mAP per entry with their intervals as error bars (PNG bytes)."""
+    import io
+
+    from matplotlib.figure import Figure  # Agg canvas: no display, no pyplot state
+
+    rows = report["entries"]
+    names = [r["name"] for r in rows]
+    fig = Figure(figsize=(max(6.0, 0.9 * len(rows) + 2), 4.5), layout="constrained")
+    for ax, metric, label in zip(fig.subplots(1, 2), ("rank1", "mAP"), ("rank-1 (%)", "mAP (%)")):
+        ci = [r["metrics"][metric] for r in rows]
+        mean = np.array([100 * c["mean"] for c in ci])
+        err = np.array([[100 * (c["mean"] - c["lo"]) for c in ci],
+                        [100 * (c["hi"] - c["mean"]) for c in ci]])
+        x = np.arange(len(rows))
+        ax.bar(x, mean, yerr=err, capsize=4,
+               color=["tab:orange" if n == report["reference"] else "tab:blue" for n in names])
+        ax.set_xticks(x, names, rotation=45, ha="right", fontsize=8)
+        ax.set_ylabel(label)
+        ax.set_title(f"{label}, {report['level']:.0%} CI")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()

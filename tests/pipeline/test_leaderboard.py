@@ -1,0 +1,203 @@
+"""The leaderboard: entry files and their errors, a tiny 2 entries x 2 seeds board on the
+tiny data (reports, intervals, reuse, resume after an interruption, one training per model)."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vreid.config import ConfigError, ModelConfig, load_params
+from vreid.pipeline import leaderboard as lb
+from vreid.pipeline.leaderboard import load_entries, load_entry, model_identity
+
+REPO = Path(__file__).resolve().parents[2]
+# a tiny full stage (the tiny params' sizes): trains in well under a second
+TINY_STAGE = {"data": "video", "model": {"name": "resnet_tap", "kwargs": {"depth": 18}},
+              "input": {"height": 32, "width": 16, "clip_len": 2},
+              "train": {"epochs": 1, "ids_per_batch": 3, "instances_per_id": 2,
+                        "iters_per_epoch": 1, "warmup_epochs": 0, "milestones": [1]}}
+
+
+def write_entry(folder: Path, file: str, **entry) -> Path:
+    path = folder / file
+    path.write_text(yaml.safe_dump(entry, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def repo_params():
+    return load_params(REPO / "params.yaml")
+
+
+def test_every_committed_entry_loads_with_paper_figures_for_the_ablations(repo_params):
+    entries = load_entries(repo_params, repo_params.leaderboard.entries)
+    names = [e.name for e in entries]
+    assert repo_params.leaderboard.reference in names
+    assert {"resnet_tap", "resnet_tmp", "frame average (SPReID-style)"} <= set(names)
+    ablations = [e for e in entries if Path(e.file).name.startswith("egoreid_")]
+    assert all(e.paper and e.paper.source.startswith("paper 000") for e in ablations)
+    frame = next(e for e in entries if e.name == "frame average (SPReID-style)")
+    assert frame.stage.model.name == "egoreid_frame" and frame.stage.input.clip_len == 1
+    ub = next(e for e in entries if e.name == "Ub")
+    assert ub.stage.model.kwargs["regions"] == ["ub"] and not ub.stage.model.kwargs["use_global"]
+    # init_from resolved to the chain's model files, as the stages table does
+    assert ub.stage.model.kwargs["extractor_checkpoint"] == "models/finetune_image/model.pt"
+    # the two full-model rows of tables 2 and 4 are one model (trained once per seed)
+    full = [e for e in entries if e.name in ("Ub+Lb+Fb+Gf", "with multi-scale and weights")]
+    assert model_identity(full[0].stage.model) == model_identity(full[1].stage.model)
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"name": "x", "stage": "train_audio"}, r"\.yaml: stage: no stage 'train_audio'"),
+    ({"name": "x", "stage": "pretrain_parsing"}, r"\.yaml: stage: 'pretrain_parsing' is a parsing"),
+    ({"name": "x", "stage": 3}, r"\.yaml: stage: a stage name .* got 3"),
+    ({"name": "x", "stage": "train_video", "colour": 1}, r"\.yaml: colour: unknown key"),
+    ({"stage": "train_video"}, r"\.yaml: name: Field required"),
+    ({"name": "x", "stage": "train_video", "overrides": {"train.speed": 1}},
+     r"\.yaml: overrides\.train: no key 'speed'"),
+    ({"name": "x", "stage": "train_video", "overrides": {"train.lr": "fast"}},
+     r"\.yaml: overrides\.train\.lr: Input should be a valid number"),
+    ({"name": "x", "stage": "train_video", "overrides": {"model.kwargs.wings": 2}},
+     r"\.yaml: model\.kwargs: .*wings"),
+    ({"name": "x", "stage": {"model": {"name": "resnet_tap"}, "train": {"lr": -1}}},
+     r"\.yaml: stage\.train\.lr: Input should be greater than 0"),
+    ({"name": "x", "stage": {"model": {"name": "resnet_warp"}}},
+     r"\.yaml: model\.name: unknown model 'resnet_warp'"),
+    ({"name": "x", "stage": {"data": "audio"}}, r"\.yaml: data: unknown dataset 'audio'"),
+    ({"name": "x", "stage": {"init_from": {"extractor_checkpoint": "nope"}}},
+     r"\.yaml: init_from\.extractor_checkpoint: 'nope' is not a stage"),
+])
+def test_bad_entries_name_the_file_and_key(repo_params, tmp_path, entry, message):
+    path = write_entry(tmp_path, "bad.yaml", **entry)
+    with pytest.raises(ConfigError, match=message):
+        load_entry(repo_params, path)
+
+
+def test_entry_names_unique_and_patterns_must_match(repo_params, tmp_path):
+    write_entry(tmp_path, "a.yaml", name="tap", stage=TINY_STAGE)
+    write_entry(tmp_path, "b.yaml", name="tap", stage=TINY_STAGE)
+    with pytest.raises(ConfigError, match=r"b\.yaml: name: 'tap' is taken by .*a\.yaml"):
+        load_entries(repo_params, [str(tmp_path / "*.yaml")])
+    with pytest.raises(ConfigError, match="no entry file matches"):
+        load_entries(repo_params, [str(tmp_path / "*.yml")])
+    with pytest.raises(ConfigError, match="c.yaml: leaderboard entry file not found"):
+        load_entries(repo_params, [str(tmp_path / "c.yaml")])
+
+
+def test_model_identity_fills_in_builder_defaults():
+    base = model_identity(ModelConfig("egoreid", {"channels": 16}))
+    assert model_identity(ModelConfig("egoreid", {"channels": 16, "use_global": True,
+                                                  "regions": ["fg", "ub", "lb"]})) == base
+    assert model_identity(ModelConfig("egoreid", {"channels": 16, "use_global": False})) != base
+    assert model_identity(ModelConfig("egoreid_frame", {})) != model_identity(
+        ModelConfig("egoreid", {}))
+
+
+@pytest.fixture
+def board(in_prepared, tmp_path, monkeypatch):
+    """Tiny params with the board's runs under tmp_path, two tiny entries, and a count of
+    the trainings actually run (the real train_reid is called)."""
+    p = load_params("params.yaml")
+    p = dataclasses.replace(p, leaderboard=dataclasses.replace(
+        p.leaderboard, out_dir=str(tmp_path / "runs"), seeds=(0, 1), bootstrap_samples=200,
+        reference="tap"))
+    folder = tmp_path / "entries"
+    folder.mkdir()
+    write_entry(folder, "1_tap.yaml", name="tap", description="TP-avg", stage=TINY_STAGE)
+    write_entry(folder, "2_tmp.yaml", name="tmp", stage={
+        **TINY_STAGE, "model": {"name": "resnet_tmp", "kwargs": {"depth": 18}}})
+    trained = []
+    real = lb.train_reid
+
+    def counting(stage, *args, **kwargs):
+        trained.append((stage.model.name, stage.train.seed, stage.train.lr))
+        if len(trained) == interrupt_at[0]:
+            raise KeyboardInterrupt  # the leaderboard killed mid-way
+        return real(stage, *args, **kwargs)
+
+    interrupt_at = [0]
+    monkeypatch.setattr(lb, "train_reid", counting)
+    return p, folder, trained, interrupt_at, tmp_path
+
+
+def test_tiny_board_reports_reuses_and_resumes(board):
+    p, folder, trained, interrupt_at, tmp_path = board
+    reports = tmp_path / "reports"
+    entries = load_entries(p, [str(folder / "*.yaml")])
+
+    interrupt_at[0] = 3  # (tap, 0), (tap, 1) finish; (tmp, 0) is interrupted
+    with pytest.raises(KeyboardInterrupt):
+        lb.leaderboard(p, entries, reports_dir=reports)
+    assert len(trained) == 3 and not reports.exists()
+    assert (tmp_path / "runs" / "tap" / "seed1" / "result.json").is_file()
+    interrupt_at[0] = 0
+
+    out = lb.leaderboard(p, entries, reports_dir=reports)  # resumes: only tmp's seeds
+    assert trained[3:] == [("resnet_tmp", 0, 0.001), ("resnet_tmp", 1, 0.001)]
+    assert out.trained == [("tmp", 0), ("tmp", 1)] and out.reused == [("tap", 0), ("tap", 1)]
+    for path in (out.json_path, out.md_path, out.png_path):
+        assert path.is_file() and path.parent == reports
+    assert out.png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = json.loads(out.json_path.read_text())
+    assert report["reference"] == "tap" and report["seeds"] == [0, 1]
+    assert [row["name"] for row in report["entries"]] == ["tap", "tmp"]
+    for row in report["entries"]:
+        for metric, ci in row["metrics"].items():
+            assert ci["lo"] <= ci["mean"] <= ci["hi"], (row["name"], metric)
+            assert ci["mean"] == pytest.approx(sum(row["per_seed"][metric]) / 2)
+        assert row["parameters"] > 0 and row["train_seconds"] > 0
+    ref = report["entries"][0]["vs_reference"]["rank1"]
+    assert (ref["mean"], ref["lo"], ref["hi"], ref["significant"]) == (0, 0, 0, False)
+    diff = report["entries"][1]["vs_reference"]["mAP"]
+    tmp_map, tap_map = (r["metrics"]["mAP"]["mean"] for r in report["entries"][::-1])
+    assert diff["mean"] == pytest.approx(tmp_map - tap_map)
+    assert diff["lo"] <= diff["mean"] <= diff["hi"]
+    table = out.md_path.read_text().splitlines()
+    assert table[0].startswith("| entry | rank-1 | rank-5 | rank-10 | mAP | mINP |")
+    assert table[2].startswith("| tap (ref) |") and table[3].startswith("| tmp |")
+    record = json.loads((tmp_path / "runs" / "tmp" / "seed0" / "result.json").read_text())
+    assert len(record["per_query"]["mAP"]) == report["num_queries"] == len(
+        record["valid_queries"])
+
+    again = lb.leaderboard(p, entries, reports_dir=reports)  # nothing changed: nothing trains
+    assert len(trained) == 5 and again.trained == []
+    assert again.report["entries"] == report["entries"]
+
+    # a new entry trains only itself; one that builds tap's model again trains nothing
+    write_entry(folder, "3_tap_lr.yaml", name="tap lr", stage="train_video",
+                overrides={"model": TINY_STAGE["model"], "init_from": {},
+                           "input": TINY_STAGE["input"], "train": TINY_STAGE["train"],
+                           "train.lr": 0.002, "train.losses": [{"name": "cross_entropy"}]})
+    write_entry(folder, "4_tap_again.yaml", name="tap again",
+                stage={**TINY_STAGE, "model": {"name": "resnet_tap",
+                                               "kwargs": {"depth": 18, "last_stride": 1}}})
+    grown = lb.leaderboard(p, load_entries(p, [str(folder / "*.yaml")]), reports_dir=reports)
+    assert trained[5:] == [("resnet_tap", 0, 0.002), ("resnet_tap", 1, 0.002)]
+    again_row = grown.report["entries"][3]
+    assert again_row["name"] == "tap again" and again_row["vs_reference"]["mAP"]["mean"] == 0
+    same = json.loads((tmp_path / "runs" / "tap_again" / "seed1" / "result.json").read_text())
+    assert same["same_as"] == "tap" and same["entry"] == "tap again"
+
+
+def test_reference_must_be_an_entry(board):
+    p, folder, trained, _, tmp_path = board
+    entries = load_entries(p, [str(folder / "1_tap.yaml")])
+    with pytest.raises(ConfigError, match="leaderboard.reference: 'tmp' is not an entry"):
+        lb.leaderboard(p, entries, reference="tmp", reports_dir=tmp_path / "reports")
+    assert trained == []
+
+
+@pytest.mark.integration  # starts a local Ray (10+ s)
+def test_jobs_run_as_ray_tasks_when_an_address_is_given(board):
+    p, folder, trained, _, tmp_path = board
+    entries = load_entries(p, [str(folder / "1_tap.yaml")])
+    out = lb.leaderboard(p, entries, address="local", reports_dir=tmp_path / "reports")
+    assert out.trained == [("tap", 0), ("tap", 1)]
+    assert trained == []  # trained in the Ray workers, not in this process
+    for seed in (0, 1):
+        record = json.loads((tmp_path / "runs" / "tap" / f"seed{seed}" / "result.json").read_text())
+        assert record["seed"] == seed and (tmp_path / "runs" / "tap" / f"seed{seed}" /
+                                           "model.pt").is_file()
+    assert lb.leaderboard(p, entries, reports_dir=tmp_path / "reports").trained == []

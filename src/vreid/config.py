@@ -499,14 +499,19 @@ def from_dict(cls: type, values: Any, where: str = "params", sep: str = ": ") ->
         raise _problems(exc, cls, where, sep) from None
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
-    path = Path(path)
+def read_yaml(path: str | Path) -> Any:
+    """A YAML file's content; a missing file or bad YAML is a ConfigError naming the file."""
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        return yaml.safe_load(Path(path).read_text())
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    path = Path(path)
+    raw = read_yaml(path) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping")
     params = from_dict(Params, raw, str(path))

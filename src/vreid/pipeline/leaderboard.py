@@ -30,10 +30,9 @@ from pathlib import Path
 from typing import Any, Callable, ContextManager, Mapping, Sequence
 
 import numpy as np
-import yaml
 
 from ..config import (ConfigError, DatasetRef, LeaderboardEntry, ModelConfig, Params,
-                      PublishedResult, StageConfig, from_dict, with_override)
+                      PublishedResult, StageConfig, from_dict, read_yaml, with_override)
 from ..engine import MetricLogger, NullLogger
 from ..eval.bootstrap import bootstrap_draws, interval, paired_difference
 from ..models import MODELS
@@ -130,12 +129,7 @@ def load_entry(p: Params, path: str | Path) -> Entry:
     """One entry file, resolved against the params' `stages:` table. Problems are
     ConfigErrors `file: key: message`."""
     where = str(path)
-    try:
-        raw = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{where}: file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML ({exc})") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: an entry is a mapping (name, stage, overrides, ...)")
     if not isinstance(raw.get("stage", ""), (str, dict)):

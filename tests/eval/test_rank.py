@@ -302,11 +302,8 @@ def test_gallery_mask_hand_made():
 
 @pytest.mark.parametrize("seed", range(3))
 def test_per_query_outputs_match_the_oracle_and_the_aggregates(seed):
-    rng = np.random.default_rng(seed)
     nq, ng = 29, 90
-    qp, gp = rng.integers(0, 12, nq), rng.integers(0, 12, ng)
-    qc, gc = rng.integers(0, 3, nq), rng.integers(0, 3, ng)
-    dist = rng.integers(0, 20, (nq, ng)).astype(np.float32)
+    dist, qp, gp, qc, gc = random_case(np.random.default_rng(seed), nq, ng, 12, 3, levels=20)
     res = evaluate_rank(dist, qp, gp, qc, gc, max_rank=50, chunk=7)
     valid = np.isfinite(res.ap)
     first, inp = [], []

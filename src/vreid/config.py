@@ -110,7 +110,8 @@ class InputConfig:
     height: PosInt = 64
     width: PosInt = 32
     clip_len: PosInt = 4
-    train_sampling: Literal["random", "consecutive", "evenly"] = "random"
+    # evenly_fixed: the same frames every epoch (torchreid's default, see data.sampling)
+    train_sampling: Literal["random", "consecutive", "evenly", "evenly_fixed"] = "random"
     random_erasing: Probability = 0.0
     flip: Probability = 0.5
     pad: NonNegInt = 4

@@ -7,7 +7,7 @@ from vreid.data.sampling import (IdentitySampler, ShuffleSampler, sample_clip,
                                  test_clips as make_test_clips)
 
 
-@pytest.mark.parametrize("mode", ["random", "consecutive", "evenly"])
+@pytest.mark.parametrize("mode", ["random", "consecutive", "evenly", "evenly_fixed"])
 def test_clip_is_sorted_in_range(mode):
     g = torch.Generator().manual_seed(0)
     for n in (4, 5, 17):
@@ -21,6 +21,13 @@ def test_consecutive_is_a_run_and_evenly_spans_chunks():
     assert c == list(range(c[0], c[0] + 4))
     e = sample_clip(20, 4, "evenly", g)
     assert [i // 5 for i in e] == [0, 1, 2, 3]
+
+
+def test_evenly_fixed_gives_the_test_protocols_frames_at_every_draw():
+    g = torch.Generator().manual_seed(2)
+    draws = {tuple(sample_clip(20, 4, "evenly_fixed", g)) for _ in range(5)}
+    assert draws == {(0, 5, 10, 15)}
+    assert len({tuple(sample_clip(20, 4, "evenly", g)) for _ in range(20)}) > 1
 
 
 def test_short_tracklet_repeats_last_frame_and_bad_mode():

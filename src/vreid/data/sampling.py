@@ -10,7 +10,7 @@ from torch.utils.data import Sampler
 
 from .frames import evenly_spaced
 
-CLIP_MODES = ("random", "consecutive", "evenly")
+CLIP_MODES = ("random", "consecutive", "evenly", "evenly_fixed")
 
 
 def sample_clip(num_frames: int, length: int, mode: str, generator: torch.Generator) -> list[int]:
@@ -18,13 +18,16 @@ def sample_clip(num_frames: int, length: int, mode: str, generator: torch.Genera
 
     random: `length` sorted random frames; consecutive: a random run of `length`
     frames; evenly: one random frame from each of `length` equal chunks (restricted
-    random sampling, as in paper 003 / most video re-ID code).
+    random sampling, as in paper 003 / most video re-ID code); evenly_fixed: the same
+    evenly spaced frames at every draw (`evenly_spaced`, the test protocol "evenly:N"),
+    which is what torchreid's default video sampler 'evenly' trains on: a tracklet then
+    shows the network `length` frames only, for the whole run.
     """
     if num_frames < 1:
         raise ValueError("cannot sample a clip from an empty tracklet")
     if mode not in CLIP_MODES:
         raise ValueError(f"clip sampling mode must be one of {CLIP_MODES}, got {mode!r}")
-    if num_frames < length:  # all frames, then the last repeated
+    if num_frames < length or mode == "evenly_fixed":  # short: all, then the last repeated
         return evenly_spaced(num_frames, length)
     if mode == "random":
         return sorted(torch.randperm(num_frames, generator=generator)[:length].tolist())

@@ -156,7 +156,8 @@ def region_embedding(region_vectors: Sequence[torch.Tensor],
     return torch.cat(parts, dim=1)
 
 
-def _region_heads(n_regions: int, dim: int, num_classes: int) -> tuple[nn.ModuleList, nn.ModuleList]:
+def _region_heads(n_regions: int, dim: int,
+                  num_classes: int) -> tuple[nn.ModuleList, nn.ModuleList]:
     """Per region: a BatchNorm and its own classifier (sec. 4.2, sec. 4.3: soft-max
     layers "that do not share weights")."""
     return (nn.ModuleList(nn.BatchNorm1d(dim) for _ in range(n_regions)),

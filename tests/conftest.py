@@ -8,6 +8,9 @@ import yaml
 from vreid.config import load_params
 
 _PARSER = {"backbone": "resnet", "depth": 18, "aspp_rates": [1, 2], "aspp_channels": 8}
+# params.yaml's frame-stage losses: one classifier per region (+ the CPU profile's triplet)
+_FRAME_LOSSES = [{"name": "region_cross_entropy", "kwargs": {"label_smoothing": 0.1}},
+                 {"name": "triplet", "kwargs": {"margin": 0.3}}]
 _TRAIN = {"epochs": 2, "ids_per_batch": 3, "instances_per_id": 2, "iters_per_epoch": 2,
           "warmup_epochs": 1, "milestones": [1]}
 
@@ -44,10 +47,12 @@ TINY = {
                              "height": 64, "width": 32, "epochs": 1, "batch_size": 2,
                              "milestones": [1]},
         "pretrain_image": _stage("egoreid_frame", "image",
-                                 {"parser_checkpoint": "pretrain_parsing"}, {}, clip_len=1),
+                                 {"parser_checkpoint": "pretrain_parsing"}, {}, clip_len=1,
+                                 losses=_FRAME_LOSSES),
         "finetune_image": _stage("egoreid_frame", "video",
                                  {"parser_checkpoint": "pretrain_parsing",
-                                  "extractor_checkpoint": "pretrain_image"}, {}, clip_len=1),
+                                  "extractor_checkpoint": "pretrain_image"}, {}, clip_len=1,
+                                 losses=_FRAME_LOSSES),
         "train_video": _stage("egoreid", "video",
                               {"parser_checkpoint": "pretrain_parsing",
                                "extractor_checkpoint": "finetune_image"}, {"channels": 16},

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from vreid.models import MODELS, build_model
-from vreid.models.backbones import InceptionV3OS16, ResNetOS16
+from vreid.models.backbones import InceptionV3Trunk, ResNetOS16
 
 
 def test_registered():
@@ -39,7 +39,8 @@ def test_inception_v3_trunk_is_output_stride_16():
                         aspp_channels=16).eval()
     x = torch.randn(1, 3, 128, 64)
     with torch.no_grad():
-        mixed_6e = model.backbone.body[:15](x)  # OS16 already before the last block
+        names = [n for n, _ in model.backbone.named_stages()]
+        mixed_6e = model.backbone.body[:names.index("Mixed_6e") + 1](x)  # OS16 before 7a
         feats = model.backbone(x)
         logits = model(x)
     assert mixed_6e.shape[-2:] == (6, 2)
@@ -63,7 +64,7 @@ def test_unknown_backbone():
 
 
 @pytest.mark.parametrize("backbone,trunk", [("resnet", lambda: ResNetOS16(18)),
-                                            ("inception_v3", lambda: InceptionV3OS16())])
+                                            ("inception_v3", lambda: InceptionV3Trunk(16))])
 def test_config_names_build_the_same_trunk_from_backbones(backbone, trunk):
     """`backbone: resnet` / `inception_v3` (params.yaml, configs/) keep their trunk and init."""
     torch.manual_seed(0)
@@ -73,3 +74,17 @@ def test_config_names_build_the_same_trunk_from_backbones(backbone, trunk):
     assert type(model.backbone) is type(expected)
     got, want = model.backbone.state_dict(), expected.state_dict()
     assert list(got) == list(want) and all(torch.equal(got[k], want[k]) for k in want)
+
+
+def test_map_logits_are_the_logits_before_upsampling():
+    torch.manual_seed(0)
+    model = build_model("parsing_net", backbone="resnet", depth=18, aspp_rates=(1, 2),
+                        aspp_channels=8).eval()
+    x = torch.randn(2, 3, 64, 32)
+    with torch.no_grad():
+        small = model.map_logits(x)
+        full = model(x)
+    assert small.shape == (2, 20, 4, 2)  # output stride 16
+    expected = torch.nn.functional.interpolate(small, size=(64, 32), mode="bilinear",
+                                               align_corners=False)
+    assert torch.equal(full, expected)

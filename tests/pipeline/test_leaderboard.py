@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from vreid.config import ConfigError, ModelConfig, load_params
+from vreid.models import build_model
 from vreid.pipeline import leaderboard as lb
 from vreid.pipeline.leaderboard import load_entries, load_entry, model_identity
 
@@ -48,6 +49,22 @@ def test_every_committed_entry_loads_with_paper_figures_for_the_ablations(repo_p
     full = [e for e in entries if e.name in ("Ub+Lb+Fb+Gf", "with multi-scale and weights")]
     assert model_identity(full[0].stage.model) == model_identity(full[1].stage.model)
 
+
+
+def test_egoreid_entries_train_region_classifiers_and_switch_the_weights(repo_params):
+    """Issue 12: every EgoReID entry trains one classifier per region (region CE, from the
+    chain's stage), and table 4's 'without weights' rows build no weighting module, so
+    their test embedding is unweighted, while the full model's weights scale it."""
+    entries = {e.name: e for e in load_entries(repo_params, repo_params.leaderboard.entries)
+               if Path(e.file).name.startswith("egoreid_")}
+    for name, entry in entries.items():
+        assert "region_cross_entropy" in [t.name for t in entry.stage.train.losses], name
+    for name, weighted in [("with multi-scale", False), ("with multi-scale and weights", True)]:
+        kwargs = {k: v for k, v in entries[name].stage.model.kwargs.items()
+                  if not k.endswith("_checkpoint")}  # untrained: the chain's files are not read
+        model = build_model("egoreid", num_classes=4, **{**kwargs, "channels": 8})
+        assert (model.weighting is not None) == weighted, name
+        assert len(model.classifiers) == len(kwargs["regions"]), name
 
 @pytest.mark.parametrize("entry, message", [
     ({"name": "x", "stage": "train_audio"}, r"\.yaml: stage: no stage 'train_audio'"),

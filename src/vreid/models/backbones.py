@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models import inception, resnet
 
+from ..data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from ..registry import Registry
 
 BACKBONES: Registry = Registry("backbone")
@@ -162,33 +163,77 @@ class _StrideFreeReductionB(nn.Module):
         return torch.cat([a, b, c], 1)
 
 
-class InceptionV3OS16(FrameTrunk):
-    """Inception-V3 trunk up to Mixed_7c with output stride 16 (sec. 4.2).
+class InceptionInputTransform(nn.Module):
+    """Torchvision's Inception input transform, as a per-channel affine map.
 
-    Every layer of torchvision's Inception3 up to Mixed_7c is a stage, named as there.
+    Torchvision builds `inception_v3` with `transform_input=True` when it loads its
+    ImageNet weights: those weights expect pixels scaled to [-1, 1], while our frames are
+    normalised with the ImageNet mean / std (`data.transforms`). The map undoes that
+    normalisation and applies (p - 0.5) / 0.5: x * std / 0.5 + (mean - 0.5) / 0.5.
+    Disabled, it is the identity. Scale and shift are persistent buffers, so a model
+    file carries the setting its weights were trained with: a later stage that loads
+    them (`extractor_checkpoint`, `parser_checkpoint`) or a rebuilt model file (which
+    drops `pretrained`) applies the same transform without being told again.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        super().__init__()
+        mean, std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
+        scale = std / 0.5 if enabled else torch.ones(3)
+        shift = (mean - 0.5) / 0.5 if enabled else torch.zeros(3)
+        self.register_buffer("scale", scale.view(1, 3, 1, 1))
+        self.register_buffer("shift", shift.view(1, 3, 1, 1))
+
+    @property
+    def enabled(self) -> bool:
+        return not (torch.all(self.scale == 1) and torch.all(self.shift == 0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale + self.shift
+
+
+class InceptionV3Trunk(FrameTrunk):
+    """Inception-V3 trunk up to Mixed_7c, output stride 32 (plain) or 16 (sec. 4.2).
+
+    Stages: the input transform ("transform_input", see `InceptionInputTransform`),
+    then every layer of torchvision's Inception3 up to Mixed_7c, named as there.
+    Output stride 16 (the parser's trunk): Mixed_7a loses its stride and the spatial
+    convolutions of Mixed_7b / 7c are dilated by 2. Output stride 32: the layers as
+    torchvision builds them (paper 000 sec. 4.1, the frame-level feature extractor).
     """
 
     # stage -> output channels, as torchvision's Inception3 builds them
-    _CHANNELS = {"Conv2d_1a_3x3": 32, "Conv2d_2a_3x3": 32, "Conv2d_2b_3x3": 64, "maxpool1": 64,
+    _CHANNELS = {"transform_input": 3, "Conv2d_1a_3x3": 32, "Conv2d_2a_3x3": 32,
+                 "Conv2d_2b_3x3": 64, "maxpool1": 64,
                  "Conv2d_3b_1x1": 80, "Conv2d_4a_3x3": 192, "maxpool2": 192, "Mixed_5b": 256,
                  "Mixed_5c": 288, "Mixed_5d": 288, "Mixed_6a": 768, "Mixed_6b": 768,
                  "Mixed_6c": 768, "Mixed_6d": 768, "Mixed_6e": 768, "Mixed_7a": 1280,
                  "Mixed_7b": 2048, "Mixed_7c": 2048}
-    _STEM = tuple(_CHANNELS)[:15]  # taken as built; Mixed_7a-c are changed below
+    _LAST = ("Mixed_7a", "Mixed_7b", "Mixed_7c")  # changed for output stride 16
 
-    def __init__(self, pretrained: str | None = None) -> None:
+    def __init__(self, output_stride: int = 16, pretrained: str | None = None,
+                 transform_input: bool | None = None) -> None:
         super().__init__()
+        if output_stride not in (16, 32):
+            raise ValueError(f"inception_v3 output_stride must be 16 or 32, got {output_stride}")
         net = inception.inception_v3(weights=None, aux_logits=False, init_weights=True)
         if pretrained:
             load_pretrained(net, pretrained)
-        layers = [(name, getattr(net, name)) for name in self._STEM]
-        layers.append(("Mixed_7a", _StrideFreeReductionB(net.Mixed_7a)))
-        for name in ("Mixed_7b", "Mixed_7c"):
-            block = getattr(net, name)
-            for conv in (m for m in block.modules() if isinstance(m, nn.Conv2d)):
-                if conv.kernel_size != (1, 1):
-                    _dilate(conv, 2)
-            layers.append((name, block))
+        if transform_input is None:  # as torchvision does when it loads ImageNet weights
+            transform_input = bool(pretrained)
+        layers: list[tuple[str, nn.Module]] = [
+            ("transform_input", InceptionInputTransform(transform_input))]
+        layers += [(name, getattr(net, name)) for name in self._CHANNELS
+                   if name != "transform_input" and (output_stride == 32 or name not in self._LAST)]
+        if output_stride == 16:
+            layers.append(("Mixed_7a", _StrideFreeReductionB(net.Mixed_7a)))
+            for name in ("Mixed_7b", "Mixed_7c"):
+                block = getattr(net, name)
+                for conv in (m for m in block.modules() if isinstance(m, nn.Conv2d)):
+                    if conv.kernel_size != (1, 1):
+                        _dilate(conv, 2)
+                layers.append((name, block))
+        self.output_stride = output_stride
         self.body = nn.Sequential(OrderedDict(layers))
         self.stage_channels = dict(self._CHANNELS)
         self.out_channels = self._CHANNELS["Mixed_7c"]
@@ -204,6 +249,13 @@ def build_resnet_dilated(depth: int = 18, pretrained: str | None = None) -> ResN
 
 
 @BACKBONES.register("inception_v3")
-def build_inception_v3(pretrained: str | None = None) -> InceptionV3OS16:
-    """Inception-V3 up to Mixed_7c, output stride 16 (paper 000's frame extractor / parser)."""
-    return InceptionV3OS16(pretrained)
+def build_inception_v3(output_stride: int = 16, pretrained: str | None = None,
+                       transform_input: bool | None = None) -> InceptionV3Trunk:
+    """Inception-V3 up to Mixed_7c. Paper 000: output stride 32 for the frame extractor
+    (sec. 4.1), 16 for the parser (sec. 4.2; the parser's builder asks for it). The
+    default stays 16, what `{name: inception_v3}` has always built.
+
+    `transform_input`: None follows `pretrained` (torchvision applies its input transform
+    with its ImageNet weights); see `InceptionInputTransform`.
+    """
+    return InceptionV3Trunk(output_stride, pretrained, transform_input)

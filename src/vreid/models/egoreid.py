@@ -3,17 +3,26 @@
 Two registered models share the frame level (sec. 4.1-4.2):
 - `egoreid_frame`: frame CNN + frozen parser; per frame, the feature maps are pooled
   under each region mask (foreground, upper body, lower body) and globally, and the
-  vectors are averaged over the clip. It is the image model of the training chain's
-  image pretraining and fine-tuning steps, and the frame-average (SPReID-style)
-  baseline of the paper's table 3.
+  vectors are averaged over the clip; one classifier per region (sec. 4.2: "train a
+  separate classifier for each body region", unlike SPReID's single one). It is the
+  image model of the training chain's image pretraining and fine-tuning steps, and the
+  frame-average (SPReID-style) baseline of the paper's table 3.
 - `egoreid`: the full video model (sec. 4.3): region feature-map sequences -> per-region
   3D-conv module (multi-scale) -> shared feature weighting -> GAP x weight; one
-  classifier per region (loss = mean of the region losses); plus the global feature Gf
-  (average of the frame feature maps, GAP). Test embedding: the concatenation.
+  classifier per region; plus the global feature Gf (average of the frame feature
+  maps, GAP).
 
-Frame maps are upsampled (bilinear) to `upsample` x their size and the parser's region
-masks are resized (area) to the same size (sec. 4.1: features "scaled up to the size
-of the segmentation maps").
+Both train with `region_cross_entropy` on `region_logits` [R, B, C] (sec. 6.1: "the
+average of three losses"); the global feature has no classifier (the paper gives one
+to each body region only). Test embedding (`region_embedding`): each region vector
+L2-normalised, then scaled by its learned weight (video model with `use_weights`),
+concatenated with the L2-normalised Gf.
+
+Frame maps are upsampled (bilinear) to the size of the segmentation maps (sec. 4.1:
+features "scaled up to the size of the segmentation maps"): `upsample="parser"` takes
+the parser's own map size (its OS16 map at `parser_size`; the paper profile, with an
+OS32 frame extractor); an integer takes that multiple of the frame map and resizes the
+parser's masks (area) to it (the CPU profile).
 """
 
 from __future__ import annotations
@@ -27,7 +36,6 @@ from torch import nn
 from ..data.regions import REGION_NAMES, region_masks_from_logits
 from ..engine.checkpoint import load_checkpoint
 from .backbones import BACKBONES
-from .heads import BNNeck
 from .parsing import build_parsing_net
 from .region_video import FeatureWeighting, RegionVideoModule
 from .registry import MODELS, ModelInfo
@@ -63,18 +71,31 @@ def _freeze(module: nn.Module) -> None:
         p.requires_grad_(False)
 
 
+# `upsample` value: frame maps resized to the parser's own (OS16) map size.
+UPSAMPLE_TO_PARSER = "parser"
+
+
+def _checked_upsample(upsample: int | str) -> int | str:
+    if upsample == UPSAMPLE_TO_PARSER:
+        return upsample
+    if isinstance(upsample, bool) or not isinstance(upsample, int) or upsample < 1:
+        raise ValueError(f"upsample must be a positive integer factor or "
+                         f"{UPSAMPLE_TO_PARSER!r} (the parser's map size), got {upsample!r}")
+    return upsample
+
+
 class ParsedFrames(nn.Module):
     """Frame feature maps and parser region masks at a common (upsampled) size."""
 
     def __init__(self, extractor: nn.Module, parser: nn.Module, regions: Sequence[str],
-                 upsample: int, freeze_extractor: bool,
+                 upsample: int | str, freeze_extractor: bool,
                  parser_size: Sequence[int] | None = None) -> None:
         super().__init__()
         self.extractor, self.parser = extractor, parser
         # the parser sees frames at the size it was trained at (LIP stage's height x width)
         self.parser_size = tuple(parser_size) if parser_size else None
         self.region_index = _region_indices(regions)
-        self.upsample = upsample
+        self.upsample = _checked_upsample(upsample)
         self.freeze_extractor = freeze_extractor
         _freeze(self.parser)  # trained on LIP first, frozen for the rest (sec. 6.1)
         if freeze_extractor:
@@ -91,15 +112,20 @@ class ParsedFrames(nn.Module):
         """frames [N, 3, H, W] -> (maps [N, C, h, w], up-maps [N, C, s, s'], masks [N, R, s, s'])."""
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_extractor):
             maps = self.extractor(frames)
-        size = (maps.shape[-2] * self.upsample, maps.shape[-1] * self.upsample)
-        up = F.interpolate(maps, size=size, mode="bilinear", align_corners=False)
         with torch.no_grad():
             parser_in = frames
             if self.parser_size and tuple(frames.shape[-2:]) != self.parser_size:
                 parser_in = F.interpolate(frames, size=self.parser_size, mode="bilinear",
                                           align_corners=False)
-            masks = region_masks_from_logits(self.parser(parser_in))[:, self.region_index]
-            masks = F.interpolate(masks, size=size, mode="area")
+            if self.upsample == UPSAMPLE_TO_PARSER:  # the segmentation maps' own size
+                logits = self.parser.map_logits(parser_in)
+                size = tuple(logits.shape[-2:])
+                masks = region_masks_from_logits(logits)[:, self.region_index]
+            else:
+                size = (maps.shape[-2] * self.upsample, maps.shape[-1] * self.upsample)
+                masks = region_masks_from_logits(self.parser(parser_in))[:, self.region_index]
+                masks = F.interpolate(masks, size=size, mode="area")
+        up = F.interpolate(maps, size=size, mode="bilinear", align_corners=False)
         return maps, up, masks
 
 
@@ -109,26 +135,66 @@ def masked_average(maps: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     return torch.einsum("nchw,nrhw->nrc", maps, weights)
 
 
+def region_embedding(region_vectors: Sequence[torch.Tensor],
+                     region_weights: Sequence[torch.Tensor] | None,
+                     global_vector: torch.Tensor | None) -> torch.Tensor:
+    """The test embedding: [B, C] region vectors -> [B, R*C (+ C_g)].
+
+    Each region vector is L2-normalised FIRST, then scaled by its learned weight [B, 1]
+    (if given), then concatenated with the L2-normalised global vector. Paper 000
+    sec. 6.1: "We then construct feature vectors from these tensors by applying GAP and
+    then scale them using their corresponding weights" (also sec. 4.3, fig. 3 and 4).
+    Normalising after the weighting would cancel the per-sample weight (a scalar per
+    vector): normalising before keeps the regions on one scale and leaves the weights as
+    the only per-region scale of the distance.
+    """
+    parts = [F.normalize(v, dim=1) for v in region_vectors]
+    if region_weights is not None:
+        parts = [p * w for p, w in zip(parts, region_weights)]
+    if global_vector is not None:
+        parts.append(F.normalize(global_vector, dim=1))
+    return torch.cat(parts, dim=1)
+
+
+def _region_heads(n_regions: int, dim: int,
+                  num_classes: int) -> tuple[nn.ModuleList, nn.ModuleList]:
+    """Per region: a BatchNorm and its own classifier (sec. 4.2, sec. 4.3: soft-max
+    layers "that do not share weights")."""
+    return (nn.ModuleList(nn.BatchNorm1d(dim) for _ in range(n_regions)),
+            nn.ModuleList(nn.Linear(dim, num_classes) for _ in range(n_regions)))
+
+
+def _training_outputs(embedding: torch.Tensor, features: Sequence[torch.Tensor],
+                      bns: nn.ModuleList, classifiers: nn.ModuleList) -> dict[str, torch.Tensor]:
+    """Train-mode outputs: region logits [R, B, C] (one classifier per region feature)."""
+    region_logits = torch.stack([c(bn(f)) for f, bn, c in zip(features, bns, classifiers)])
+    return {"embedding": embedding, "region_logits": region_logits,
+            "logits": region_logits.mean(dim=0),  # the regions' vote, for accuracy
+            "features": torch.cat(list(features), dim=1)}
+
+
 class EgoReIDFrameModel(nn.Module):
-    """Per-frame region + global pooling, averaged over the clip; BNNeck; one classifier."""
+    """Per-frame region + global pooling, averaged over the clip; one classifier per region."""
 
     def __init__(self, frames: ParsedFrames, num_classes: int, use_global: bool = True) -> None:
         super().__init__()
         self.frames = frames
         self.use_global = use_global
         channels = frames.extractor.out_channels
-        parts = len(frames.region_index) + int(use_global)
-        self.head = BNNeck(channels * parts, num_classes)
+        self.region_bn, self.classifiers = _region_heads(len(frames.region_index), channels,
+                                                         num_classes)
 
     def forward(self, clips: torch.Tensor) -> Any:
         b, t = clips.shape[:2]
         maps, up, masks = self.frames(clips.flatten(0, 1))
-        vectors = [masked_average(up, masks).flatten(1)]
-        if self.use_global:
-            vectors.append(maps.mean(dim=(2, 3)))
-        frame_vectors = torch.cat(vectors, dim=1).view(b, t, -1)
-        out = self.head(frame_vectors.mean(dim=1))
-        return out if self.training else out["embedding"]
+        pooled = masked_average(up, masks)  # [B*T, R, C]
+        regions = list(pooled.view(b, t, *pooled.shape[1:]).mean(dim=1).unbind(1))
+        global_vector = (maps.mean(dim=(2, 3)).view(b, t, -1).mean(dim=1)
+                         if self.use_global else None)
+        embedding = region_embedding(regions, None, global_vector)
+        if not self.training:
+            return embedding
+        return _training_outputs(embedding, regions, self.region_bn, self.classifiers)
 
 
 class EgoReIDVideoModel(nn.Module):
@@ -146,37 +212,33 @@ class EgoReIDVideoModel(nn.Module):
                               multi_scale) for _ in range(n_regions))
         out_ch = self.video[0].out_channels
         self.weighting = FeatureWeighting(out_ch) if use_weights else None  # shared
-        self.classifiers = nn.ModuleList(nn.Linear(out_ch, num_classes) for _ in range(n_regions))
-        self.region_bn = nn.ModuleList(nn.BatchNorm1d(out_ch) for _ in range(n_regions))
+        self.region_bn, self.classifiers = _region_heads(n_regions, out_ch, num_classes)
         self.use_global = use_global
 
     def forward(self, clips: torch.Tensor) -> Any:
         b, t = clips.shape[:2]
         maps, up, masks = self.frames(clips.flatten(0, 1))
-        region_vectors, logits = [], []
-        for r, (video, classifier, bn) in enumerate(zip(self.video, self.classifiers,
-                                                        self.region_bn)):
+        pooled, weights, features = [], [], []
+        for r, video in enumerate(self.video):
             seq = (up * masks[:, r : r + 1]).view(b, t, *up.shape[1:]).transpose(1, 2)
             fmap = video(seq)  # [B, C', s, s']
-            vec = fmap.mean(dim=(2, 3))
+            vec = fmap.mean(dim=(2, 3))  # GAP
+            pooled.append(vec)
             if self.weighting is not None:
-                vec = vec * self.weighting(fmap)  # each region vector x its learned weight
-            region_vectors.append(vec)
-            logits.append(classifier(bn(vec)))
-        parts = [F.normalize(v, dim=1) for v in region_vectors]
-        if self.use_global:  # Gf: average of the frame feature maps, GAP
-            parts.append(F.normalize(maps.view(b, t, *maps.shape[1:]).mean(dim=(1, 3, 4)), dim=1))
-        embedding = torch.cat(parts, dim=1)
+                weights.append(self.weighting(fmap))  # [B, 1], this region's learned weight
+                vec = vec * weights[-1]  # "scale them using their corresponding weights"
+            features.append(vec)  # what the region's classifier sees
+        global_vector = (maps.view(b, t, *maps.shape[1:]).mean(dim=(1, 3, 4))  # Gf
+                         if self.use_global else None)
+        embedding = region_embedding(pooled, weights if self.weighting is not None else None,
+                                     global_vector)
         if not self.training:
             return embedding
-        region_logits = torch.stack(logits)
-        return {"embedding": embedding, "region_logits": region_logits,
-                "logits": region_logits.mean(dim=0),  # the regions' vote, for accuracy
-                "features": torch.cat(region_vectors, dim=1)}
+        return _training_outputs(embedding, features, self.region_bn, self.classifiers)
 
 
 def _parsed_frames(backbone: dict | None, parser: dict | None, regions: Sequence[str],
-                   upsample: int, freeze_extractor: bool, extractor_checkpoint: str | None,
+                   upsample: int | str, freeze_extractor: bool, extractor_checkpoint: str | None,
                    parser_checkpoint: str | None, extractor_prefix: str,
                    parser_size: Sequence[int] | None) -> ParsedFrames:
     backbone = dict(backbone or {"name": "resnet", "depth": 18, "last_stride": 1})
@@ -201,7 +263,7 @@ def build_egoreid_frame(
     parser: dict | None = None,
     regions: Sequence[str] = ("fg", "ub", "lb"),
     use_global: bool = True,
-    upsample: int = 2,
+    upsample: int | str = 2,
     parser_size: Sequence[int] | None = None,
     parser_checkpoint: str | None = None,
     extractor_checkpoint: str | None = None,
@@ -209,7 +271,8 @@ def build_egoreid_frame(
     """Image pretraining / fine-tuning model and the frame-average baseline (table 3).
 
     `backbone`: BACKBONES name + kwargs of the frame extractor; `parser`: ParsingNet
-    kwargs; `*_checkpoint`: vreid model files of earlier stages (parser frozen).
+    kwargs; `*_checkpoint`: vreid model files of earlier stages (parser frozen);
+    `upsample`: an integer factor or "parser" (see the module docstring).
     """
     frames = _parsed_frames(backbone, parser, regions, upsample, False, extractor_checkpoint,
                             parser_checkpoint, FRAME_EXTRACTOR_PREFIX, parser_size)
@@ -230,7 +293,7 @@ def build_egoreid(
     num_blocks: int = 3,
     temporal_kernel: int = 3,
     temporal_stride: int = 2,
-    upsample: int = 2,
+    upsample: int | str = 2,
     parser_size: Sequence[int] | None = None,
     freeze_extractor: bool = True,
     parser_checkpoint: str | None = None,

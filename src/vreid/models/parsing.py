@@ -8,7 +8,9 @@ Contract: train mode returns ``{"seg_logits": [B, num_classes, H, W]}``; eval mo
 returns the logits tensor itself. Logits are upsampled bilinearly to the input size.
 
 Trunks:
-- ``inception_v3`` (paper profile): torchvision Inception-V3 up to Mixed_7c. Sec. 4.2:
+- ``inception_v3`` (paper profile): torchvision Inception-V3 up to Mixed_7c
+  (BACKBONES' ``inception_v3`` at ``output_stride=16``; with ImageNet weights it applies
+  torchvision's input transform, see ``backbones.InceptionInputTransform``). Sec. 4.2:
   "output stride reduced from 32 to 16 ... convolutions in the last Inception block
   replaced with dilated convolutions": Mixed_7a loses its stride (its convolutions and
   pool become stride 1 with padding 1, so they keep the map size) and every spatial
@@ -33,12 +35,13 @@ from torch import nn
 from .backbones import BACKBONES
 from .registry import MODELS, ModelInfo
 
-# The parser's `backbone` value -> (BACKBONES trunk, whether `depth` is passed to it).
-# ASPP's rates assume output stride 16, so only OS16 trunks are offered; "resnet" keeps
-# meaning the dilated ResNet, as params.yaml and configs/ have always written it.
-PARSER_TRUNKS: dict[str, tuple[str, bool]] = {
-    "inception_v3": ("inception_v3", False),
-    "resnet": ("resnet_dilated", True),
+# The parser's `backbone` value -> (BACKBONES trunk, whether `depth` is passed to it,
+# fixed trunk kwargs). ASPP's rates assume output stride 16, so only OS16 trunks are
+# offered; "resnet" keeps meaning the dilated ResNet, as params.yaml and configs/ have
+# always written it.
+PARSER_TRUNKS: dict[str, tuple[str, bool, dict]] = {
+    "inception_v3": ("inception_v3", False, {"output_stride": 16}),
+    "resnet": ("resnet_dilated", True, {}),
 }
 
 def _conv_bn_relu(cin: int, cout: int, kernel: int = 1, rate: int = 1) -> nn.Sequential:
@@ -85,10 +88,14 @@ class ParsingNet(nn.Module):
         self.head = nn.Sequential(ASPP(backbone.out_channels, aspp_channels, aspp_rates, dropout),
                                   nn.Conv2d(aspp_channels, num_classes, 1))
 
-    def forward(self, images: torch.Tensor):
+    def map_logits(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits at the trunk's map size (output stride 16), before upsampling."""
         if images.dim() != 4:
             raise ValueError(f"ParsingNet is per-frame: expected [B, 3, H, W], got {tuple(images.shape)}")
-        logits = self.head(self.backbone(images))
+        return self.head(self.backbone(images))
+
+    def forward(self, images: torch.Tensor):
+        logits = self.map_logits(images)
         logits = F.interpolate(logits, size=images.shape[-2:], mode="bilinear", align_corners=False)
         return {"seg_logits": logits} if self.training else logits
 
@@ -114,7 +121,7 @@ def build_parsing_net(
     if backbone not in PARSER_TRUNKS:
         raise ValueError(f"parsing backbone must be one of {sorted(PARSER_TRUNKS)}, "
                          f"got {backbone!r}")
-    trunk_name, takes_depth = PARSER_TRUNKS[backbone]
-    kwargs = {"depth": depth} if takes_depth else {}
+    trunk_name, takes_depth, fixed = PARSER_TRUNKS[backbone]
+    kwargs = {**fixed, **({"depth": depth} if takes_depth else {})}
     trunk = BACKBONES.get(trunk_name)(pretrained=pretrained, **kwargs)
     return ParsingNet(trunk, num_classes, tuple(int(r) for r in aspp_rates), aspp_channels, dropout)

@@ -25,6 +25,10 @@ def test_writes_metrics_with_and_without_metadata(in_prepared, tiny_model, tmp_p
     out = evaluate_metadata(p, tiny_model, tmp_path / "reports")
     m = json.loads((tmp_path / "reports" / "metadata_metrics.json").read_text())
     assert m == pytest.approx(out.metrics)
+    timing = json.loads((tmp_path / "reports" / "timing" / "evaluate_metadata.json").read_text())
+    assert timing == pytest.approx(out.timing)
+    assert timing["tracklets"] == m["num_query"] + m["num_gallery"]
+    assert timing["frames"] >= timing["tracklets"] and timing["wall_s"] >= timing["timed_s"] > 0
     for key in ("rank1", "mAP", "metadata_rank1", "metadata_mAP", "gallery_kept_fraction",
                 "next_camera_accuracy", "true_next_kept"):
         assert 0.0 <= m[key] <= 1.0, key

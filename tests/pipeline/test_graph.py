@@ -38,7 +38,7 @@ def test_default_graph_is_egoreids_chain_with_dvc_yaml_names_and_outputs():
     timing = [m for stage in doc.values() for m in stage.get("metrics", [])
               if next(iter(m)).startswith("reports/timing/")]
     assert [next(iter(m)) for m in timing] == [
-        f"reports/timing/{name}.json" for name in CHAIN[2:7]]
+        f"reports/timing/{name}.json" for name in CHAIN[2:8]]
     assert {"reports/eval_protocol.json": {"cache": False}} in doc["evaluate"]["outs"]
     assert {"checkpoints/train_video": {"cache": False, "persist": True}} in \
         doc["train_video"]["outs"]

@@ -9,7 +9,8 @@ first later tracklet in another camera) and how often that appearance survives p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from .common import (atomic_write_json, load_model, read_configured, resolve_dev
                      saved_input_spec, set_threads)
 from .evaluate import query_gallery_ids
 from .stages import model_stage_config
+from .timing import record_timing, stage_timing, timing_file
 
 REPORT = "metadata_metrics.json"
 
@@ -31,6 +33,7 @@ REPORT = "metadata_metrics.json"
 class MetadataEvalOutput:
     metrics: dict[str, float]
     report: Path
+    timing: dict[str, float] = field(default_factory=dict)  # `timing.stage_timing`
 
 
 def prune_index(index: ReIDIndex, cfg: MetadataConfig) -> PruneResult:
@@ -82,16 +85,20 @@ def evaluate_metadata(params: Params, model_path: str | Path = "models/train_vid
                       reports_dir: str | Path = "reports",
                       logger: MetricLogger | None = None) -> MetadataEvalOutput:
     """Writes reports/metadata_metrics.json (DVC metrics): rank-k / mAP without and with
-    metadata (prefix ``metadata_``), gallery kept / shrink fractions and diagnostics."""
+    metadata (prefix ``metadata_``), gallery kept / shrink fractions and diagnostics;
+    reports/timing/evaluate_metadata.json (wall time, feature-extraction rates)."""
+    started = time.perf_counter()
     set_threads(params.runtime.threads)
     logger = logger or NullLogger()
     ev = params.eval
     index = read_configured(params.data.egoreid)
     pruned = prune_index(index, params.metadata)  # sensor problems fail before any feature work
     model, saved = load_model(model_path)
-    dist = score_index(model, index, ev, saved_input_spec(saved, model_stage_config(params).input),
-                       device=resolve_device(params.runtime.device),
-                       num_workers=params.runtime.num_workers).query_gallery.numpy()
+    scores = score_index(model, index, ev,
+                         saved_input_spec(saved, model_stage_config(params).input),
+                         device=resolve_device(params.runtime.device),
+                         num_workers=params.runtime.num_workers)
+    dist = scores.query_gallery.numpy()
     ids = query_gallery_ids(index)
     metrics: dict[str, float] = {}
     for prefix, mask in (("", None), ("metadata_", pruned.mask)):
@@ -110,7 +117,9 @@ def evaluate_metadata(params: Params, model_path: str | Path = "models/train_vid
     atomic_write_json(report, metrics)
     logger.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
     logger.log_artifact(report)
-    return MetadataEvalOutput(metrics, report)
+    timing = stage_timing(time.perf_counter() - started, scores.extraction, "tracklets")
+    record_timing(timing, logger, timing_file(reports_dir, "evaluate_metadata"))
+    return MetadataEvalOutput(metrics, report, timing)
 
 
 def format_table(metrics: dict[str, float], model_name: str) -> str:

@@ -118,7 +118,9 @@ def stage_graph(p: Params) -> tuple[GraphStage, ...]:
                    ("vreid.pipeline.evaluate_metadata",),
                    ("data.egoreid", evaluated, "eval", "metadata"), data=("egoreid",),
                    inputs=(model,), gates=(synthetic,),
-                   metrics=(Out(f"{REPORTS}/metadata_metrics.json", cache=False),)),
+                   metrics=(Out(f"{REPORTS}/metadata_metrics.json", cache=False),
+                            Out(timing_file(REPORTS, "evaluate_metadata").as_posix(),
+                                cache=False))),
         GraphStage("export", "vreid export", ("vreid.pipeline.export",), ("export",),
                    inputs=(model,),
                    outs=(Out("models/export/model.onnx", persist=True, comment=(

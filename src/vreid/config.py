@@ -397,6 +397,9 @@ class LeaderboardConfig:
     address: Str = ""  # a Ray cluster (ray://host:10001 or host:6379); "": sequential
     cpus_per_job: PosFloat = 1.0  # Ray: CPUs reserved per (entry, seed) job
     out_dir: Str = "leaderboard/runs"  # <entry>/seed<k>/: model, checkpoints, result.json
+    # power calculation (vreid.eval.power): queries needed for a paired rank-1 difference
+    # interval of this half-width (issue 12: +-3 points) with this many seeds
+    target_half_width: Probability = 0.03
 
 
 @section

@@ -171,6 +171,13 @@ def test_tiny_board_reports_reuses_and_resumes(board):
     tmp_map, tap_map = (r["metrics"]["mAP"]["mean"] for r in report["entries"][::-1])
     assert diff["mean"] == pytest.approx(tmp_map - tap_map)
     assert diff["lo"] <= diff["mean"] <= diff["hi"]
+    assert report["entries"][0]["power"] is None  # the reference is not compared to itself
+    power = report["entries"][1]["power"]
+    assert power["components"]["num_seeds"] == 2
+    assert power["components"]["num_queries"] == report["num_queries"]
+    assert power["predicted_half_width"] >= 0 and report["target_half_width"] == 0.03
+    assert "| tmp |" in out.md_path.read_text().split("Power calculation")[0].split(
+        "±Δrank-1 (predicted)")[-1]
     table = out.md_path.read_text().splitlines()
     assert table[0].startswith("| entry | rank-1 | rank-5 | rank-10 | mAP | mINP |")
     assert table[2].startswith("| tap (ref) |") and table[3].startswith("| tmp |")

@@ -35,6 +35,7 @@ from ..config import (ConfigError, DatasetRef, LeaderboardEntry, ModelConfig, Pa
                       PublishedResult, StageConfig, from_dict, read_yaml, with_override)
 from ..engine import MetricLogger, NullLogger
 from ..eval.bootstrap import bootstrap_draws, interval, paired_difference
+from ..eval.power import predicted_half_width, queries_needed, variance_components
 from ..models import MODELS
 from .common import (atomic_write_bytes, atomic_write_json, atomic_write_text, load_model,
                      read_configured, resolve_device, saved_input_spec, set_threads)
@@ -353,7 +354,7 @@ def leaderboard(
             with context(job.entry, job.seed, key not in ran_here) as logger:
                 logger.log_metrics(record_metrics(records[key]))
     report = aggregate(entries, seeds, records, reference, lb.bootstrap_samples,
-                       lb.bootstrap_seed)
+                       lb.bootstrap_seed, lb.target_half_width)
     report["data"] = dataclasses.asdict(getattr(p.data, lb.data))
     reports = Path(reports_dir)
     json_path, md_path, png_path = (reports / f"{report_name}.{ext}"
@@ -371,8 +372,10 @@ def leaderboard(
 
 def aggregate(entries: Sequence[Entry], seeds: Sequence[int],
               records: Mapping[tuple[str, int], Mapping[str, Any]], reference: str,
-              samples: int = 1000, bootstrap_seed: int = 0) -> dict[str, Any]:
-    """The leaderboard's numbers from the per-(entry, seed) records (`run_job`'s)."""
+              samples: int = 1000, bootstrap_seed: int = 0,
+              target_half_width: float = 0.03) -> dict[str, Any]:
+    """The leaderboard's numbers from the per-(entry, seed) records (`run_job`'s), with each
+    entry's power calculation for its paired rank-1 difference (`vreid.eval.power`)."""
     queries = {tuple(r["valid_queries"]) for r in records.values()}
     if len(queries) != 1:
         raise ValueError("leaderboard: the runs were scored on different valid queries "
@@ -394,6 +397,9 @@ def aggregate(entries: Sequence[Entry], seeds: Sequence[int],
             "per_seed": {m: [r["metrics"][m] for r in runs] for m in METRICS},
             "vs_reference": {m: {**d.as_dict(), "half_width": d.half_width,
                                  "significant": d.excludes_zero} for m, d in diffs.items()},
+            "power": None if e.name == reference else rank1_power(
+                values(e.name, "rank1") - values(reference, "rank1"), len(seeds),
+                target_half_width),
             "train_seconds": float(np.mean([r["train_seconds"] for r in runs])),
             "inference_seconds": float(np.mean([r["inference_seconds"] for r in runs])),
             "parameters": runs[0]["parameters"],
@@ -401,7 +407,17 @@ def aggregate(entries: Sequence[Entry], seeds: Sequence[int],
         })
     return {"reference": reference, "seeds": list(seeds), "num_queries": num_queries,
             "bootstrap_samples": samples, "bootstrap_seed": bootstrap_seed, "level": LEVEL,
-            "entries": rows}
+            "target_half_width": target_half_width, "entries": rows}
+
+
+def rank1_power(diff: np.ndarray, seeds: int, target: float) -> dict[str, Any]:
+    """Variance components of a paired rank-1 difference [seeds, queries], the half-width
+    they predict at the measured size, and the queries `target` needs with `seeds` seeds
+    (None: the seed term alone is wider)."""
+    c = variance_components(diff)
+    return {"components": c.as_dict(),
+            "predicted_half_width": predicted_half_width(c, c.num_queries, seeds, LEVEL),
+            "queries_for_target": queries_needed(c, target, seeds, LEVEL)}
 
 
 # ----------------------------------------------------------------------------- reports
@@ -445,7 +461,35 @@ def leaderboard_markdown(report: Mapping[str, Any]) -> str:
             "resampled queries and seeds); `*`: its interval excludes 0. ±Δrank-1: that "
             "interval's half-width. Times: seconds per seed (training wall time, scoring the "
             "query and gallery). Percent.")
-    return "\n".join([markdown_table(headers, cells), "", note]) + "\n"
+    return "\n".join([markdown_table(headers, cells), "", note, "", power_markdown(report)]) + "\n"
+
+
+def power_markdown(report: Mapping[str, Any]) -> str:
+    """Each entry's power calculation for its paired rank-1 difference (points)."""
+    from ..markdown import markdown_table
+
+    target = 100 * report.get("target_half_width", 0.03)
+    seeds = len(report["seeds"])
+    cells = []
+    for row in report["entries"]:
+        power = row.get("power")
+        if not power:
+            continue
+        c, need = power["components"], power["queries_for_target"]
+        cells.append([row["name"], f"{100 * row['vs_reference']['rank1']['half_width']:.1f}",
+                      f"{100 * power['predicted_half_width']:.1f}",
+                      f"{c['query']:.3f}", f"{c['seed']:.5f}", f"{c['residual']:.3f}",
+                      "unreachable" if need is None else str(need)])
+    if not cells:
+        return ""
+    headers = ["entry", "±Δrank-1 (bootstrap)", "±Δrank-1 (predicted)", "σ²query",
+               "σ²seed", "σ²resid", f"queries for ±{target:.1f} with {seeds} seeds"]
+    note = ("Power calculation (`vreid.eval.power`): variance components of the paired "
+            "per-query rank-1 difference to the reference (query effect, seed effect, "
+            "interaction; two-way moments), the normal half-width they predict at this "
+            f"size, and the queries a ±{target:.1f}-point interval needs with {seeds} seeds "
+            "(unreachable: the seed term alone is wider; more seeds are needed).")
+    return "\n".join([markdown_table(headers, cells), "", note])
 
 
 def leaderboard_png(report: Mapping[str, Any]) -> bytes:

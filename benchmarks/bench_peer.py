@@ -75,10 +75,10 @@ def ours(args) -> dict:
     stage = {
         "data": "video",
         "model": {"name": "resnet_tap", "kwargs": kwargs},
-        # flips only, as the library's transforms='random_flip' (our default also pads
-        # and crops)
+        # --pad 0: flips only, as the library's transforms='random_flip' (our default
+        # input.pad 4 also pads and crops)
         "input": {"height": args.height, "width": args.width, "clip_len": args.seq_len,
-                  "train_sampling": args.train_sampling, "pad": 0, "flip": 0.5},
+                  "train_sampling": args.train_sampling, "pad": args.pad, "flip": 0.5},
         "train": {"epochs": args.epochs, "lr": args.lr, "optimizer": "adam",
                   "warmup_epochs": 0, "milestones": [], "seed": args.seed,
                   "sampler": "auto", "ids_per_batch": args.batch, "instances_per_id": 1,
@@ -198,6 +198,8 @@ def main(argv=None) -> int:
                         help="training clips: evenly_fixed = the same 4 evenly spaced frames "
                              "every epoch (the library's default 'evenly'), random = 4 random "
                              "frames per draw")
+    parser.add_argument("--pad", type=int, default=0,
+                        help="ours: pad-and-crop pixels (0: flips only, as the library)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--ours-only", action="store_true")

@@ -98,3 +98,14 @@ def test_leaderboard_has_its_own_dvc_yaml_outside_the_default_graph():
     assert "models/train_video/model.pt" not in stage["deps"]  # no entry starts from it
     assert "leaderboard" in stage["params"] and "src/vreid/hpo" in stage["deps"]  # Ray jobs
     assert "leaderboard" not in yaml.safe_load(dvc_yaml(p))["stages"]  # not in `make run`
+
+
+def test_code_deps_are_relative_to_the_working_folder(tmp_path, monkeypatch):
+    from vreid.pipeline.graph import source_dir
+
+    assert source_dir(REPO) == "src/vreid" and source_dir(REPO / "configs") == "../src/vreid"
+    assert source_dir(tmp_path) == "src/vreid"  # no src/vreid above: the repository's name
+    profile = REPO / "configs" / "leaderboard"
+    monkeypatch.chdir(profile)  # a profile folder two levels down, with its own dvc.yaml
+    deps = code_deps(("vreid.pipeline.evaluate",))
+    assert deps and all(d.startswith("../../src/vreid/") and (profile / d).exists() for d in deps)

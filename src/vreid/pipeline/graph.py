@@ -21,7 +21,7 @@ from .stages import model_file, model_stage, model_stage_file, tuned_stage
 from .timing import timing_file
 
 PACKAGE = Path(__file__).resolve().parent.parent  # src/vreid
-SOURCE = "src/vreid"
+SOURCE = "src/vreid"  # from the repository root
 REPORTS = "reports"
 
 
@@ -181,11 +181,28 @@ def _imports(module: str, path: Path) -> set[str]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+def source_dir(cwd: str | Path | None = None) -> str:
+    """`src/vreid` as a path from the working folder, where DVC resolves deps: from the
+    folder itself or its nearest parent holding src/vreid (a profile folder such as
+    benchmark/ has its own dvc.yaml: `../src/vreid`)."""
+    here = Path(cwd or Path.cwd()).resolve()
+    for up, folder in enumerate((here, *here.parents)):
+        if (folder / SOURCE / "__init__.py").is_file():
+            return "/".join([".."] * up + [SOURCE])
+    return SOURCE
+
+
 def code_deps(modules: tuple[str, ...]) -> tuple[str, ...]:
     """Source paths covering every vreid module `modules` import, transitively: a
     sub-package's folder (src/vreid/models), single files for vreid's top-level modules
-    and for pipeline/ (one file per stage)."""
+    and for pipeline/ (one file per stage); relative to the working folder (`source_dir`)."""
+    source = source_dir()
+    return tuple(f"{source}/{rel}" for rel in _package_paths(modules))
+
+
+@functools.lru_cache(maxsize=None)
+def _package_paths(modules: tuple[str, ...]) -> tuple[str, ...]:
+    """`code_deps`' paths relative to the package folder."""
     seen: set[str] = set()
     todo = list(modules)
     while todo:
@@ -198,9 +215,9 @@ def code_deps(modules: tuple[str, ...]) -> tuple[str, ...]:
     for module in seen:
         rel = _module_file(module).relative_to(PACKAGE)
         if len(rel.parts) > 1 and rel.parts[0] != "pipeline":
-            paths.add(f"{SOURCE}/{rel.parts[0]}")
+            paths.add(rel.parts[0])
         else:
-            paths.add(f"{SOURCE}/{rel.as_posix()}")
+            paths.add(rel.as_posix())
     return tuple(sorted(paths))
 
 

@@ -8,11 +8,29 @@ import pytest
 import torch
 
 from vreid.config import DatasetRef, ParsingTrainConfig, RuntimeConfig
+from vreid.data.regions import LIP_CLASSES
 from vreid.data.synth import Difficulty, ParsingSetConfig, RenderConfig, write_lip
 from vreid.pipeline.common import load_model
 from vreid.pipeline.pretrain_parsing import parsing_fingerprint, pretrain_parsing
 
 CPU1 = RuntimeConfig(device="cpu", threads=1)
+
+
+class RecordingLogger:
+    """A MetricLogger that keeps the last value of each metric."""
+
+    def __init__(self):
+        self.metrics = {}
+
+    def log_params(self, params):
+        pass
+
+    def log_metrics(self, metrics, step=None):
+        self.metrics.update(metrics)
+
+    def log_artifact(self, path):
+        pass
+
 
 TINY_MODEL = {"backbone": "resnet", "depth": 18, "aspp_rates": [1, 2, 3], "aspp_channels": 32}
 # A clean set (no clutter, noise, blur, occluders) so a few CPU epochs visibly learn.
@@ -48,11 +66,20 @@ def test_tiny_pretraining_writes_model_and_metrics(tmp_path):
     ref = DatasetRef("lip", str(root))
     kwargs = dict(runtime=CPU1, out_dir=tmp_path / "models", checkpoint_dir=tmp_path / "ckpt",
                   metrics_path=tmp_path / "reports" / "parsing_metrics.json")
-    out = pretrain_parsing(cfg, ref, **kwargs)
+    logger = RecordingLogger()
+    out = pretrain_parsing(cfg, ref, logger=logger, **kwargs)
     assert out.epochs_run == 2 and out.model_path.is_file()
     metrics = json.loads(out.metrics_path.read_text())
     assert set(metrics) >= {"pixel_acc", "mean_acc", "mIoU", "per_class_iou"}
-    assert len(metrics["per_class_iou"]) == 20 and "Left-arm" in metrics["per_class_iou"]
+    # per-class IoU: every LIP class by name (null: absent); the mean is over the others
+    per_class = metrics["per_class_iou"]
+    assert set(per_class) == set(LIP_CLASSES)
+    scored = {k: v for k, v in per_class.items() if v is not None}
+    assert "Background" in scored and all(0.0 <= v <= 1.0 for v in scored.values())
+    assert metrics["mIoU"] == pytest.approx(np.mean(list(scored.values())))
+    logged = {k.removeprefix("parsing/val/iou/"): v for k, v in logger.metrics.items()
+              if k.startswith("parsing/val/iou/")}
+    assert logged == pytest.approx(scored)
     model, state = load_model(out.model_path)
     assert state["model_name"] == "parsing_net" and state["input"]["height"] == 64
     assert model.eval()(torch.randn(1, 3, 64, 32)).shape == (1, 20, 64, 32)

@@ -77,7 +77,9 @@ def pretrain_parsing(
 
     `parsing_ref`: anything with `.name` (a reader, e.g. "lip") and `.root`.
     Checkpoints each epoch (resumed when the fingerprint matches); writes
-    `out_dir/model.pt` (see `common.save_model`) and `metrics_path` atomically. Wall time
+    `out_dir/model.pt` (see `common.save_model`) and `metrics_path` atomically (pixel acc,
+    mean acc, mIoU and `per_class_iou` keyed by LIP_CLASSES, null where a class is absent
+    from labels and predictions; the logger gets `parsing/val/iou/<class>`). Wall time
     and images/s over the training loop (as clips/s and frames/s: an image is a one-frame
     clip) are logged (`timing/*`) and, with `timing_path`, written there.
     """
@@ -109,15 +111,21 @@ def pretrain_parsing(
     val_loader = DataLoader(ParsingDataset(index.val, cfg.height, cfg.width, train=False),
                             batch_size=cfg.eval_batch_size, num_workers=runtime.num_workers)
     scores, _ = evaluate_segmentation(model, val_loader, NUM_LIP_CLASSES, device)
+    scored = scores.to_dict(LIP_CLASSES)
+    # per class too (issue 12): a mean can hide that the small parts region pooling
+    # needs (arms, legs, shoes, face) score 0; classes absent from GT and prediction
+    # have no IoU and are not logged
+    per_class = {f"parsing/val/iou/{name}": iou for name, iou in scored["per_class_iou"].items()
+                 if iou is not None}
     logger.log_metrics({"parsing/val/pixel_acc": scores.pixel_acc,
                         "parsing/val/mean_acc": scores.mean_acc,
-                        "parsing/val/mIoU": scores.mean_iou}, step=cfg.epochs)
+                        "parsing/val/mIoU": scores.mean_iou, **per_class}, step=cfg.epochs)
 
     model_path = Path(out_dir) / "model.pt"
     save_model(model_path, model.cpu(), model_cfg, NUM_LIP_CLASSES,
                InputConfig(height=cfg.height, width=cfg.width, clip_len=1))
     metrics_path = Path(metrics_path)
-    atomic_write_json(metrics_path, {**scores.to_dict(LIP_CLASSES), "num_val_images": len(index.val)})
+    atomic_write_json(metrics_path, {**scored, "num_val_images": len(index.val)})
     logger.log_artifact(metrics_path)
     if overlay_path:
         logger.log_artifact(parsing_overlay(model, index.val, cfg.height, cfg.width, overlay_path))

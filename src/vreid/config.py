@@ -175,6 +175,9 @@ class RuntimeConfig:
     threads: NonNegInt = 0  # 0: torch's default
     num_workers: NonNegInt = 0
     amp: Bool = False
+    # MiB for the memo of frozen per-frame outputs (vreid.models.frame_memo; 0: off):
+    # EgoReID's video stage and the leaderboard entries that share its frozen trunk
+    frame_memo_mb: NonNegInt = 0
 
 
 @section

@@ -109,3 +109,18 @@ def test_code_deps_are_relative_to_the_working_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(profile)  # a profile folder two levels down, with its own dvc.yaml
     deps = code_deps(("vreid.pipeline.evaluate",))
     assert deps and all(d.startswith("../../src/vreid/") and (profile / d).exists() for d in deps)
+
+
+def test_benchmark_profile_has_current_dvc_yamls_and_the_power_calculations_size(monkeypatch):
+    from vreid.pipeline.graph import LEADERBOARD_DVC_YAML, leaderboard_dvc_yaml
+
+    profile = REPO / "benchmark"
+    monkeypatch.chdir(profile)  # deps resolve from the profile's folder (../src/vreid)
+    p = load_params(profile / "params.yaml")
+    assert (profile / "dvc.yaml").read_text() == dvc_yaml(p), "cd benchmark; vreid dvc-yaml"
+    assert (profile / LEADERBOARD_DVC_YAML).read_text() == leaderboard_dvc_yaml(p), \
+        "cd benchmark; vreid dvc-yaml --leaderboard"
+    lb = yaml.safe_load((profile / LEADERBOARD_DVC_YAML).read_text())["stages"]["leaderboard"]
+    assert "../configs/leaderboard" in lb["deps"]  # the root's entries, seen from benchmark/
+    assert p.synth.video.num_test_ids >= 1150 and p.synth.video.num_train_ids >= 300
+    assert p.runtime.frame_memo_mb > 0 and p.stages["train_video"].input.pad == 0

@@ -36,6 +36,7 @@ from torch import nn
 from ..data.regions import REGION_NAMES, region_masks_from_logits
 from ..engine.checkpoint import load_checkpoint
 from .backbones import BACKBONES
+from .frame_memo import FRAME_MEMO, module_digest, state_version
 from .parsing import build_parsing_net
 from .region_video import FeatureWeighting, RegionVideoModule
 from .registry import MODELS, ModelInfo
@@ -84,6 +85,10 @@ def _checked_upsample(upsample: int | str) -> int | str:
     return upsample
 
 
+def _exporting() -> bool:
+    return torch.jit.is_tracing() or torch.compiler.is_compiling()
+
+
 class ParsedFrames(nn.Module):
     """Frame feature maps and parser region masks at a common (upsampled) size."""
 
@@ -110,6 +115,16 @@ class ParsedFrames(nn.Module):
 
     def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """frames [N, 3, H, W] -> (maps [N, C, h, w], up-maps [N, C, s, s'], masks [N, R, s, s'])."""
+        if self.freeze_extractor and FRAME_MEMO.enabled and not _exporting():  # see frame_memo
+            maps, masks = FRAME_MEMO(self._memo_owner(), frames, self._maps_and_masks)
+        else:
+            maps, masks = self._maps_and_masks(frames)
+        up = F.interpolate(maps, size=tuple(masks.shape[-2:]), mode="bilinear",
+                           align_corners=False)
+        return maps, up, masks[:, self.region_index]
+
+    def _maps_and_masks(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frame maps [N, C, h, w] and every region's mask [N, R_all, s, s']."""
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_extractor):
             maps = self.extractor(frames)
         with torch.no_grad():
@@ -118,15 +133,21 @@ class ParsedFrames(nn.Module):
                 parser_in = F.interpolate(frames, size=self.parser_size, mode="bilinear",
                                           align_corners=False)
             if self.upsample == UPSAMPLE_TO_PARSER:  # the segmentation maps' own size
-                logits = self.parser.map_logits(parser_in)
-                size = tuple(logits.shape[-2:])
-                masks = region_masks_from_logits(logits)[:, self.region_index]
+                masks = region_masks_from_logits(self.parser.map_logits(parser_in))
             else:
                 size = (maps.shape[-2] * self.upsample, maps.shape[-1] * self.upsample)
-                masks = region_masks_from_logits(self.parser(parser_in))[:, self.region_index]
-                masks = F.interpolate(masks, size=size, mode="area")
-        up = F.interpolate(maps, size=size, mode="bilinear", align_corners=False)
-        return maps, up, masks
+                masks = F.interpolate(region_masks_from_logits(self.parser(parser_in)),
+                                      size=size, mode="area")
+        return maps, masks
+
+    def _memo_owner(self) -> bytes:
+        """The frozen weights' digest, recomputed only when a tensor of them changed."""
+        modules = (self.extractor, self.parser)
+        version = state_version(modules)
+        if getattr(self, "_memo_version", None) != version:
+            self._memo_key = module_digest(modules, f"{self.parser_size}:{self.upsample}")
+            self._memo_version = version
+        return self._memo_key
 
 
 def masked_average(maps: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:

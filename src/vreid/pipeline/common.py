@@ -11,13 +11,14 @@ from torch import nn
 
 # The stages import the atomic writers from here.
 from ..atomic import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: F401
-from ..config import DatasetRef, InputConfig, ModelConfig
+from ..config import DatasetRef, InputConfig, ModelConfig, RuntimeConfig
 from ..data.index import ReIDIndex
 from ..data.readers import DATASETS, read_dataset
 from ..data.split import validation_split
 from ..engine.checkpoint import atomic_torch_save, load_checkpoint
 from ..engine.scoring import InputSpec
 from ..models import build_model
+from ..models.frame_memo import FRAME_MEMO
 
 
 def resolve_device(name: str) -> torch.device:
@@ -29,6 +30,12 @@ def resolve_device(name: str) -> torch.device:
 def set_threads(threads: int) -> None:
     if threads > 0:
         torch.set_num_threads(threads)
+
+
+def apply_runtime(runtime: RuntimeConfig) -> None:
+    """A stage's process settings: torch threads and the frozen-frame memo's size."""
+    set_threads(runtime.threads)
+    FRAME_MEMO.configure(runtime.frame_memo_mb)
 
 
 INIT_ONLY_KWARGS = ("parser_checkpoint", "extractor_checkpoint", "pretrained")

@@ -23,8 +23,8 @@ from ..data.index import ReIDIndex
 from ..engine import InputSpec, MetricLogger, NullLogger, Throughput, score_index
 from ..eval import RankResult, ecn_re_ranking, evaluate_rank, re_ranking
 from ..models import build_model
-from .common import (atomic_write_json, atomic_write_text, load_model, read_configured,
-                     resolve_device, saved_input_spec, set_threads)
+from .common import (apply_runtime, atomic_write_json, atomic_write_text, load_model,
+                     read_configured, resolve_device, saved_input_spec)
 from .stages import model_stage_config
 from .timing import record_timing, stage_timing, timing_file
 
@@ -131,7 +131,7 @@ def evaluate(
     """Writes reports/metrics.json (DVC metrics), reports/cmc.csv (DVC plot data),
     reports/eval_protocol.json (the frames scored) and reports/timing/evaluate.json."""
     started = time.perf_counter()
-    set_threads(params.runtime.threads)
+    apply_runtime(params.runtime)
     logger = logger or NullLogger()
     device = resolve_device(params.runtime.device)
     index = read_configured(params.data.video)

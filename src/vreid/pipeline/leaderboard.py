@@ -37,8 +37,8 @@ from ..engine import MetricLogger, NullLogger
 from ..eval.bootstrap import bootstrap_draws, interval, paired_difference
 from ..eval.power import predicted_half_width, queries_needed, variance_components
 from ..models import MODELS
-from .common import (atomic_write_bytes, atomic_write_json, atomic_write_text, load_model,
-                     read_configured, resolve_device, saved_input_spec, set_threads)
+from .common import (apply_runtime, atomic_write_bytes, atomic_write_json, atomic_write_text,
+                     load_model, read_configured, resolve_device, saved_input_spec)
 from .evaluate import ranked
 from .fingerprint import dataset_digest, fingerprint, tree_digest, upstream_files
 from .stages import resolve_config
@@ -226,7 +226,7 @@ def stored_result(job: Job) -> dict[str, Any] | None:
 def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str, Any]:
     """Train the job's stage (resuming from its checkpoints), score it, write result.json."""
     logger = logger or NullLogger()
-    set_threads(p.runtime.threads)
+    apply_runtime(p.runtime)
     run_dir = Path(job.run_dir)
     start = time.perf_counter()
     out = train_reid(job.stage, job.dataset, p.runtime, run_dir, run_dir / "checkpoints",

@@ -25,7 +25,7 @@ from ..engine import CheckpointHook, Hook, MetricLogger, MetricsHook, NullLogger
 from ..engine.schedule import make_optimizers, warmup_multistep
 from ..losses import CompositeLoss, build_losses
 from ..models import build_model
-from .common import read_configured, resolve_device, save_model, set_threads
+from .common import apply_runtime, read_configured, resolve_device, save_model
 from .fingerprint import fingerprint, upstream_files
 from .timing import record_timing, stage_timing
 
@@ -86,7 +86,7 @@ def train_reid(
     """
     started = time.perf_counter()
     t, inp = stage.train, stage.input
-    set_threads(runtime.threads)
+    apply_runtime(runtime)
     torch.manual_seed(t.seed)
     logger = logger or NullLogger()
     index = read_configured(dataset)

@@ -403,6 +403,9 @@ class LeaderboardConfig:
     # power calculation (vreid.eval.power): queries needed for a paired rank-1 difference
     # interval of this half-width (issue 12: +-3 points) with this many seeds
     target_half_width: Probability = 0.03
+    # `data` with several train/test splits (iLIDS-VID, PRID2011): each entry trains and is
+    # scored on the first `splits` of them (0: all), per-query values pooled over splits
+    splits: NonNegInt = 0
 
 
 @section

@@ -225,3 +225,33 @@ def test_jobs_run_as_ray_tasks_when_an_address_is_given(board):
         assert record["seed"] == seed and (tmp_path / "runs" / "tap" / f"seed{seed}" /
                                            "model.pt").is_file()
     assert lb.leaderboard(p, entries, reports_dir=tmp_path / "reports").trained == []
+
+
+def test_small_set_board_trains_and_scores_each_split_and_pools_its_queries(board):
+    """Issue 12 item 4: on a set with 10 splits (the embedded iLIDS-VID layout) an entry is
+    trained on each split's training persons and scored on its test persons; the CMC is
+    the mean over the splits (pooled queries, as many per split)."""
+    p, folder, trained, _, tmp_path = board
+    p = dataclasses.replace(p, leaderboard=dataclasses.replace(
+        p.leaderboard, data="ilids_vid", splits=2, seeds=(0,)))
+    entries = load_entries(p, [str(folder / "1_tap.yaml")])
+    out = lb.leaderboard(p, entries, reports_dir=tmp_path / "reports")
+    assert [seed for _, seed, _ in trained] == [0, 0]  # one training per split
+    runs = tmp_path / "runs" / "tap" / "seed0"
+    assert (runs / "split0" / "model.pt").is_file() and (runs / "split1" / "model.pt").is_file()
+    record = json.loads((runs / "result.json").read_text())
+    assert record["splits"] == [0, 1] and len(record["per_split"]) == 2
+    half = len(record["per_query"]["rank1"]) // 2
+    assert half > 0 and out.report["num_queries"] == 2 * half
+    for m in ("rank1", "mAP"):
+        assert record["metrics"][m] == pytest.approx(
+            sum(s[m] for s in record["per_split"]) / 2)
+    assert record["valid_queries"] == list(range(2 * half))  # split 1's queries follow 0's
+    lb.leaderboard(p, entries, reports_dir=tmp_path / "reports")
+    assert len(trained) == 2  # reused: the splits are part of the fingerprint
+    with pytest.raises(ConfigError, match="leaderboard.splits: 11 given, but ilids-vid"):
+        lb.plan_jobs(dataclasses.replace(p, leaderboard=dataclasses.replace(
+            p.leaderboard, splits=11)), entries, (0,), tmp_path / "runs")
+    with pytest.raises(ConfigError, match="mars has one fixed train/test split"):
+        lb.plan_jobs(dataclasses.replace(p, leaderboard=dataclasses.replace(
+            p.leaderboard, data="video")), entries, (0,), tmp_path / "runs")

@@ -27,6 +27,7 @@ parser's masks (area) to it (the CPU profile).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 import torch
@@ -102,6 +103,7 @@ class ParsedFrames(nn.Module):
         self.region_index = _region_indices(regions)
         self.upsample = _checked_upsample(upsample)
         self.freeze_extractor = freeze_extractor
+        self._memo_keys: dict[str, tuple] = {}  # part -> (state version, weights digest)
         _freeze(self.parser)  # trained on LIP first, frozen for the rest (sec. 6.1)
         if freeze_extractor:
             _freeze(self.extractor)
@@ -114,40 +116,54 @@ class ParsedFrames(nn.Module):
         return self
 
     def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """frames [N, 3, H, W] -> (maps [N, C, h, w], up-maps [N, C, s, s'], masks [N, R, s, s'])."""
-        if self.freeze_extractor and FRAME_MEMO.enabled and not _exporting():  # see frame_memo
-            maps, masks = FRAME_MEMO(self._memo_owner(), frames, self._maps_and_masks)
+        """frames [N, 3, H, W] -> (maps [N, C, h, w], up-maps [N, C, s, s'], masks [N, R, s, s']).
+
+        With the frame memo on (vreid.models.frame_memo), the parser's masks (the parser
+        is always frozen) and, when it is frozen too, the extractor's maps come from it.
+        """
+        memo = FRAME_MEMO.enabled and not _exporting()
+        if memo and self.freeze_extractor:
+            (maps,) = FRAME_MEMO(self._memo_owner("extractor"), frames, self._maps)
         else:
-            maps, masks = self._maps_and_masks(frames)
+            (maps,) = self._maps(frames)
+        size = None if self.upsample == UPSAMPLE_TO_PARSER else (
+            maps.shape[-2] * self.upsample, maps.shape[-1] * self.upsample)
+        masks_of = functools.partial(self._masks, size=size)
+        if memo:
+            (masks,) = FRAME_MEMO(self._memo_owner("parser", size), frames, masks_of)
+        else:
+            (masks,) = masks_of(frames)
         up = F.interpolate(maps, size=tuple(masks.shape[-2:]), mode="bilinear",
                            align_corners=False)
         return maps, up, masks[:, self.region_index]
 
-    def _maps_and_masks(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Frame maps [N, C, h, w] and every region's mask [N, R_all, s, s']."""
+    def _maps(self, frames: torch.Tensor) -> tuple[torch.Tensor]:
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_extractor):
-            maps = self.extractor(frames)
-        with torch.no_grad():
-            parser_in = frames
-            if self.parser_size and tuple(frames.shape[-2:]) != self.parser_size:
-                parser_in = F.interpolate(frames, size=self.parser_size, mode="bilinear",
-                                          align_corners=False)
-            if self.upsample == UPSAMPLE_TO_PARSER:  # the segmentation maps' own size
-                masks = region_masks_from_logits(self.parser.map_logits(parser_in))
-            else:
-                size = (maps.shape[-2] * self.upsample, maps.shape[-1] * self.upsample)
-                masks = F.interpolate(region_masks_from_logits(self.parser(parser_in)),
-                                      size=size, mode="area")
-        return maps, masks
+            return (self.extractor(frames),)
 
-    def _memo_owner(self) -> bytes:
-        """The frozen weights' digest, recomputed only when a tensor of them changed."""
-        modules = (self.extractor, self.parser)
-        version = state_version(modules)
-        if getattr(self, "_memo_version", None) != version:
-            self._memo_key = module_digest(modules, f"{self.parser_size}:{self.upsample}")
-            self._memo_version = version
-        return self._memo_key
+    @torch.no_grad()
+    def _masks(self, frames: torch.Tensor, size: tuple[int, int] | None) -> tuple[torch.Tensor]:
+        """Every region's mask [N, R_all, s, s']: at the parser's own map size (`size`
+        None), or resized (area) to `size`."""
+        parser_in = frames
+        if self.parser_size and tuple(frames.shape[-2:]) != self.parser_size:
+            parser_in = F.interpolate(frames, size=self.parser_size, mode="bilinear",
+                                      align_corners=False)
+        if size is None:  # the segmentation maps' own size
+            return (region_masks_from_logits(self.parser.map_logits(parser_in)),)
+        return (F.interpolate(region_masks_from_logits(self.parser(parser_in)), size=size,
+                              mode="area"),)
+
+    def _memo_owner(self, part: str, *extra: Any) -> bytes:
+        """The frozen part's weights digest (recomputed only when a tensor of it changed),
+        with what else its output depends on."""
+        module = self.extractor if part == "extractor" else self.parser
+        version = state_version((module,))
+        cached = self._memo_keys.get(part)
+        if cached is None or cached[0] != version:
+            cached = (version, module_digest((module,), f"{part}:{self.parser_size}"))
+            self._memo_keys[part] = cached
+        return cached[1] + repr(extra).encode()
 
 
 def masked_average(maps: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:

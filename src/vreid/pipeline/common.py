@@ -98,7 +98,8 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     return model, state
 
 
-def _has_splits(name: str) -> bool:
+def has_splits(name: str) -> bool:
+    """Whether the reader `name` has several train/test splits (a `split_id`)."""
     return "split_id" in inspect.signature(DATASETS.get(name)).parameters
 
 
@@ -107,8 +108,8 @@ def _reader_options(ref: DatasetRef) -> dict[str, Any]:
     reader has one fixed split and refuses a non-zero split_id (never silently split 0)."""
     if not ref.split_id:
         return {}
-    if not _has_splits(ref.name):
-        with_splits = [n for n in DATASETS.names() if _has_splits(n)]
+    if not has_splits(ref.name):
+        with_splits = [n for n in DATASETS.names() if has_splits(n)]
         raise ValueError(f"{ref.name} ({ref.root or 'union'}): split_id {ref.split_id} given, but "
                          f"this dataset has one fixed train/test split (datasets with splits: "
                          f"{', '.join(with_splits)}; a union takes it per source)")

@@ -38,7 +38,8 @@ from ..eval.bootstrap import bootstrap_draws, interval, paired_difference
 from ..eval.power import predicted_half_width, queries_needed, variance_components
 from ..models import MODELS
 from .common import (apply_runtime, atomic_write_bytes, atomic_write_json, atomic_write_text,
-                     load_model, read_configured, resolve_device, saved_input_spec)
+                     has_splits, load_model, read_configured, resolve_device,
+                     saved_input_spec)
 from .evaluate import ranked
 from .fingerprint import dataset_digest, fingerprint, tree_digest, upstream_files
 from .stages import resolve_config
@@ -79,6 +80,8 @@ class Job:
     scored: DatasetRef  # its query / gallery
     run_dir: str
     fingerprint: str
+    # a small set's splits (leaderboard.splits): trained and scored on each in turn
+    splits: tuple[int, ...] = ()
 
     @property
     def result_path(self) -> Path:
@@ -189,8 +192,11 @@ def model_identity(model: ModelConfig) -> str:
 
 def plan_jobs(p: Params, entries: Sequence[Entry], seeds: Sequence[int],
               out_dir: str | Path) -> list[Job]:
-    """(entry, seed) jobs in entry-major order, each with its reuse fingerprint."""
+    """(entry, seed) jobs in entry-major order, each with its reuse fingerprint. On a
+    set with several train/test splits (iLIDS-VID, PRID2011) an entry trains on the
+    scored set itself, split by split (`scored_splits`), not on its own `data`."""
     scored = getattr(p.data, p.leaderboard.data)
+    splits = scored_splits(scored, p.leaderboard.splits)
     digests: dict[str, str] = {}  # a dataset's content digest, computed once per call
 
     def digest(ref: DatasetRef) -> str:
@@ -206,12 +212,29 @@ def plan_jobs(p: Params, entries: Sequence[Entry], seeds: Sequence[int],
             stage = with_override(e.stage, "train.seed", seed, f"{e.file}: train.seed")
             # the model by its identity (not how its kwargs are spelled), the rest as is
             settings = dataclasses.replace(stage, model=ModelConfig(stage.model.name, {}))
-            fp = fingerprint(model_identity(stage.model), settings, e.dataset, digest(e.dataset),
-                             scored, digest(scored), upstream_files(stage.model.kwargs),
-                             p.eval, code)
-            jobs.append(Job(e.name, seed, stage, e.dataset, scored,
-                            str(Path(out_dir) / e.slug / f"seed{seed}"), fp))
+            trained_on = scored if splits else e.dataset
+            fp = fingerprint(model_identity(stage.model), settings, trained_on,
+                             digest(trained_on), scored, digest(scored),
+                             upstream_files(stage.model.kwargs), p.eval, code,
+                             *([list(splits)] if splits else []))
+            jobs.append(Job(e.name, seed, stage, trained_on, scored,
+                            str(Path(out_dir) / e.slug / f"seed{seed}"), fp, splits))
     return jobs
+
+
+def scored_splits(ref: DatasetRef, wanted: int) -> tuple[int, ...]:
+    """The splits an entry is trained and scored on: () for a set with one fixed split;
+    for iLIDS-VID / PRID2011, the first `wanted` of its splits (0: all of them)."""
+    if not has_splits(ref.name):
+        if wanted:
+            raise ConfigError(f"leaderboard.splits: {wanted} given, but {ref.name} has one "
+                              "fixed train/test split")
+        return ()
+    total = int(read_configured(ref).split_info["num_splits"])
+    if wanted > total:
+        raise ConfigError(f"leaderboard.splits: {wanted} given, but {ref.name} at "
+                          f"{ref.root} has {total} splits")
+    return tuple(range(wanted or total))
 
 
 def stored_result(job: Job) -> dict[str, Any] | None:
@@ -224,38 +247,62 @@ def stored_result(job: Job) -> dict[str, Any] | None:
 
 
 def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str, Any]:
-    """Train the job's stage (resuming from its checkpoints), score it, write result.json."""
+    """Train the job's stage (resuming from its checkpoints), score it, write result.json.
+
+    With `job.splits` (a small set's protocol), one training and scoring per split, in
+    `run_dir/split<k>/`; the per-query values of the splits are concatenated (every split
+    has as many queries, so their mean is the CMC averaged over the splits)."""
     logger = logger or NullLogger()
     apply_runtime(p.runtime)
     run_dir = Path(job.run_dir)
-    start = time.perf_counter()
-    out = train_reid(job.stage, job.dataset, p.runtime, run_dir, run_dir / "checkpoints",
-                     logger)
-    train_seconds = time.perf_counter() - start
-    model, saved = load_model(out.model_path)
-    index = read_configured(job.scored)
-    start = time.perf_counter()
-    _, (result, *_) = ranked(model, index, p, saved_input_spec(saved, job.stage.input),
-                             resolve_device(p.runtime.device))
-    inference_seconds = time.perf_counter() - start
-    valid = np.isfinite(result.ap)
-    first = result.first_match[valid]
-    per_query = {name: (first < k).astype(int).tolist() for name, k in CUTOFFS.items()}
-    per_query.update(mAP=result.ap[valid].tolist(), mINP=result.inp[valid].tolist())
+    per_query: dict[str, list] = {m: [] for m in METRICS}
+    valid_queries: list[int] = []
+    per_split: list[dict[str, float]] = []
+    train_seconds = inference_seconds = 0.0
+    epochs_run, offset, resumed = 0, 0, None
+    for split in job.splits or (None,):
+        part = run_dir if split is None else run_dir / f"split{split}"
+        start = time.perf_counter()
+        out = train_reid(job.stage, _split(job.dataset, split), p.runtime, part,
+                         part / "checkpoints", logger)
+        train_seconds += time.perf_counter() - start
+        epochs_run += out.epochs_run
+        resumed = out.resumed_from_epoch if resumed is None else resumed
+        model, saved = load_model(out.model_path)
+        index = read_configured(_split(job.scored, split))
+        start = time.perf_counter()
+        _, (result, *_) = ranked(model, index, p, saved_input_spec(saved, job.stage.input),
+                                 resolve_device(p.runtime.device))
+        inference_seconds += time.perf_counter() - start
+        valid = np.isfinite(result.ap)
+        first = result.first_match[valid]
+        values = {name: (first < k).astype(int).tolist() for name, k in CUTOFFS.items()}
+        values.update(mAP=result.ap[valid].tolist(), mINP=result.inp[valid].tolist())
+        for m in METRICS:
+            per_query[m] += values[m]
+        valid_queries += (offset + np.flatnonzero(valid)).tolist()
+        offset += len(valid)
+        per_split.append({m: float(np.mean(v)) for m, v in values.items()})
     record = {
         "entry": job.entry, "seed": job.seed, "fingerprint": job.fingerprint,
         "metrics": {m: float(np.mean(v)) for m, v in per_query.items()},
         "per_query": per_query,  # over the valid queries (query index: valid_queries)
-        "valid_queries": np.flatnonzero(valid).tolist(),
+        "valid_queries": valid_queries,
         "train_seconds": train_seconds,  # of the call that finished training
-        "epochs_run": out.epochs_run, "resumed_from_epoch": out.resumed_from_epoch,
+        "epochs_run": epochs_run, "resumed_from_epoch": resumed,
         "inference_seconds": inference_seconds,  # scoring query + gallery, ranking
         "parameters": int(sum(t.numel() for t in model.parameters())),
         "model_path": str(out.model_path),
     }
+    if job.splits:
+        record.update(splits=list(job.splits), per_split=per_split)
     atomic_write_json(job.result_path, record)
     logger.log_metrics(record_metrics(record))
     return record
+
+
+def _split(ref: DatasetRef, split: int | None) -> DatasetRef:
+    return ref if split is None else dataclasses.replace(ref, split_id=split)
 
 
 def record_metrics(record: Mapping[str, Any]) -> dict[str, float]:

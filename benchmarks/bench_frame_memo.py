@@ -5,9 +5,10 @@ the same frozen trunk, as the leaderboard's ablation entries are).
     python benchmarks/bench_frame_memo.py              # params.yaml's train_video, 10 epochs
     python benchmarks/bench_frame_memo.py --quick      # 2 epochs
 
-The stage is params.yaml's `train_video` with random initial weights (no `init_from`:
-speed does not depend on the weights, and the chain need not have run) and flips as the
-only augmentation (`input.pad: 0`; pad-and-crop makes every draw a new frame). Data: the
+The stage is params.yaml's `train_video` with random weights (speed does not depend on
+them, and the chain need not have run): its frozen parser and extractor are drawn once
+(seed 0) and saved under `--work`, and every run loads them, as every leaderboard entry
+loads the chain's; flips are the only augmentation (`input.pad: 0`; pad-and-crop makes every draw a new frame). Data: the
 embedded MARS layout under `--root` (`vreid prepare` writes it). Printed: training and
 scoring seconds of each run, the ratios to the run without the memo, the memo's hits and
 misses, and whether the cold run's metrics equal the run without it (same seed).
@@ -24,6 +25,9 @@ import time
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _embedded import parse_args  # noqa: E402  (benchmarks/ is not a package)
 
 
 def run(params, stage, dataset, work: Path, seed: int, memo_mb: int) -> dict:
@@ -52,6 +56,27 @@ def run(params, stage, dataset, work: Path, seed: int, memo_mb: int) -> dict:
             "memo_mib": after["bytes"] / 2**20}
 
 
+def frozen_parts(kwargs: dict, folder: Path) -> dict[str, str]:
+    """A random parser and frame extractor (seed 0) as model files, for the stage's
+    `parser_checkpoint` / `extractor_checkpoint`: every run freezes the same weights."""
+    from vreid.config import InputConfig, ModelConfig
+    from vreid.models import build_model
+    from vreid.pipeline.common import save_model
+
+    folder.mkdir(parents=True, exist_ok=True)
+    parser_kwargs = dict(kwargs.get("parser") or {})
+    frame_kwargs = {k: kwargs[k] for k in ("backbone", "parser", "parser_size") if k in kwargs}
+    torch.manual_seed(0)
+    parser = build_model("parsing_net", num_classes=20, **parser_kwargs)
+    frame = build_model("egoreid_frame", num_classes=2, **frame_kwargs)
+    paths = {"parser_checkpoint": folder / "parser.pt", "extractor_checkpoint": folder / "frame.pt"}
+    save_model(paths["parser_checkpoint"], parser, ModelConfig("parsing_net", parser_kwargs), 20,
+               InputConfig())
+    save_model(paths["extractor_checkpoint"], frame, ModelConfig("egoreid_frame", frame_kwargs), 2,
+               InputConfig(clip_len=1))
+    return {k: str(v) for k, v in paths.items()}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--root", default="data/synthetic", help="folder holding mars/")
@@ -61,14 +86,8 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--memo-mb", type=int, default=4096)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--quick", action="store_true", help="2 epochs")
-    parser.add_argument("--json", help="write the figures here")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.epochs = 2
-    if not (Path(args.root) / "mars").is_dir():
-        print(f"{args.root}/mars not found: run `vreid prepare` (or `make run`) first",
-              file=sys.stderr)
+    args = parse_args(parser, argv)
+    if args is None:
         return 2
     from vreid.config import load_params
     from vreid.pipeline.stages import resolve_stage
@@ -77,13 +96,13 @@ def main(argv=None) -> int:
     params = dataclasses.replace(params, runtime=dataclasses.replace(
         params.runtime, threads=args.threads, device="cpu"))
     stage = resolve_stage(params, args.stage).config
+    work = Path(args.work)
     model = dataclasses.replace(stage.model, kwargs={
-        k: v for k, v in stage.model.kwargs.items() if not k.endswith("_checkpoint")})
+        **stage.model.kwargs, **frozen_parts(stage.model.kwargs, work / "frozen")})
     stage = dataclasses.replace(stage, model=model,
                                 input=dataclasses.replace(stage.input, pad=0),
                                 train=dataclasses.replace(stage.train, epochs=args.epochs))
     dataset = dataclasses.replace(params.data.video, root=str(Path(args.root) / "mars"))
-    work = Path(args.work)
     runs = {"without the memo": run(params, stage, dataset, work, 0, 0),
             "memo, cold (same seed)": run(params, stage, dataset, work, 0, args.memo_mb),
             "memo, warm (seed 1)": run(params, stage, dataset, work, 1, args.memo_mb)}

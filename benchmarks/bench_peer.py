@@ -39,6 +39,9 @@ from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _embedded import parse_args  # noqa: E402  (benchmarks/ is not a package)
+
 
 # our training clip mode -> the library's sample_method for training
 PEER_SAMPLING = {"evenly_fixed": "evenly", "random": "random"}
@@ -204,14 +207,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--ours-only", action="store_true")
     parser.add_argument("--peer-only", action="store_true")
-    parser.add_argument("--quick", action="store_true", help="2 epochs")
-    parser.add_argument("--json", help="write the figures here")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.epochs = 2
-    if not (Path(args.root) / "mars").is_dir():
-        print(f"{args.root}/mars not found: run `vreid prepare` (or `make run`) first",
-              file=sys.stderr)
+    args = parse_args(parser, argv)
+    if args is None:
         return 2
     torch.set_num_threads(args.threads)
     results: dict[str, dict] = {}

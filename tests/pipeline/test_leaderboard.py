@@ -247,6 +247,7 @@ def test_small_set_board_trains_and_scores_each_split_and_pools_its_queries(boar
         assert record["metrics"][m] == pytest.approx(
             sum(s[m] for s in record["per_split"]) / 2)
     assert record["valid_queries"] == list(range(2 * half))  # split 1's queries follow 0's
+    assert record["frame_memo"] == {"hits": 0, "misses": 0}  # off (and no EgoReID model)
     lb.leaderboard(p, entries, reports_dir=tmp_path / "reports")
     assert len(trained) == 2  # reused: the splits are part of the fingerprint
     with pytest.raises(ConfigError, match="leaderboard.splits: 11 given, but ilids-vid"):

@@ -37,6 +37,7 @@ from ..engine import MetricLogger, NullLogger
 from ..eval.bootstrap import bootstrap_draws, interval, paired_difference
 from ..eval.power import predicted_half_width, queries_needed, variance_components
 from ..models import MODELS
+from ..models.frame_memo import FRAME_MEMO
 from .common import (apply_runtime, atomic_write_bytes, atomic_write_json, atomic_write_text,
                      has_splits, load_model, read_configured, resolve_device,
                      saved_input_spec)
@@ -254,6 +255,7 @@ def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str
     has as many queries, so their mean is the CMC averaged over the splits)."""
     logger = logger or NullLogger()
     apply_runtime(p.runtime)
+    memo_before = FRAME_MEMO.stats()
     run_dir = Path(job.run_dir)
     per_query: dict[str, list] = {m: [] for m in METRICS}
     valid_queries: list[int] = []
@@ -293,6 +295,8 @@ def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str
         "inference_seconds": inference_seconds,  # scoring query + gallery, ranking
         "parameters": int(sum(t.numel() for t in model.parameters())),
         "model_path": str(out.model_path),
+        # frozen frames this run took from the memo / computed (runtime.frame_memo_mb)
+        "frame_memo": {k: FRAME_MEMO.stats()[k] - memo_before[k] for k in ("hits", "misses")},
     }
     if job.splits:
         record.update(splits=list(job.splits), per_split=per_split)

@@ -217,6 +217,7 @@ def plan_jobs(p: Params, entries: Sequence[Entry], seeds: Sequence[int],
             fp = fingerprint(model_identity(stage.model), settings, trained_on,
                              digest(trained_on), scored, digest(scored),
                              upstream_files(stage.model.kwargs), p.eval, code,
+                             # only split runs add a part: stored one-split results stay valid
                              *([list(splits)] if splits else []))
             jobs.append(Job(e.name, seed, stage, trained_on, scored,
                             str(Path(out_dir) / e.slug / f"seed{seed}"), fp, splits))
@@ -285,6 +286,7 @@ def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str
         valid_queries += (offset + np.flatnonzero(valid)).tolist()
         offset += len(valid)
         per_split.append({m: float(np.mean(v)) for m, v in values.items()})
+    memo_after = FRAME_MEMO.stats()
     record = {
         "entry": job.entry, "seed": job.seed, "fingerprint": job.fingerprint,
         "metrics": {m: float(np.mean(v)) for m, v in per_query.items()},
@@ -296,7 +298,7 @@ def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str
         "parameters": int(sum(t.numel() for t in model.parameters())),
         "model_path": str(out.model_path),
         # frozen frames this run took from the memo / computed (runtime.frame_memo_mb)
-        "frame_memo": {k: FRAME_MEMO.stats()[k] - memo_before[k] for k in ("hits", "misses")},
+        "frame_memo": {k: memo_after[k] - memo_before[k] for k in ("hits", "misses")},
     }
     if job.splits:
         record.update(splits=list(job.splits), per_split=per_split)

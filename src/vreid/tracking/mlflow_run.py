@@ -42,8 +42,16 @@ class MlflowLogger:
         self._mlflow.set_tags({k: str(v) for k, v in tags.items()})
 
     def log_torch_model(self, model: Any, input_example: Any, name: str = "model") -> None:
-        """Log the model in MLflow's default (pt2) format, which needs an input example."""
-        self._mlflow.pytorch.log_model(model, name=name, input_example=input_example)
+        """Log the model in MLflow's default (pt2) format, which needs an input example.
+
+        The requirements are given, not inferred: a pt2 program needs torch alone, and
+        MLflow's inference re-imports the model in a subprocess (about 14 s a stage).
+        """
+        import torch
+
+        self._mlflow.pytorch.log_model(
+            model, name=name, input_example=input_example,
+            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"])
 
 
 def _pipeline_parent(mlflow: Any, experiment_id: str, key: str, run_name: str | None = None,

@@ -49,6 +49,31 @@ def test_default_graph_is_egoreids_chain_with_dvc_yaml_names_and_outputs():
                 (name, dep)
 
 
+def _reruns(doc: dict, changed_param: str) -> list[str]:
+    """The stages DVC reruns when `changed_param` changes: those whose params name it (or a
+    section above it), then every stage that depends on what a rerun stage writes."""
+    def names(entries):
+        return [next(iter(e)) if isinstance(e, dict) else e for e in entries]
+
+    ran = [n for n, s in doc.items()
+           if any(changed_param == q or changed_param.startswith(q + ".")
+                  for q in s.get("params", []))]
+    for name, stage in doc.items():  # dvc.yaml lists stages in run order
+        outs = [o for r in ran for o in names(doc[r].get("outs", []))]
+        if name not in ran and any(d in outs for d in stage.get("deps", [])):
+            ran.append(name)
+    return [n for n in doc if n in ran]
+
+
+def test_a_video_training_param_reaches_only_that_stage_and_what_uses_its_model():
+    # The real `dvc repro` test changes an eval param (cheaper); this is the training case.
+    doc = yaml.safe_load(dvc_yaml(load_params(REPO / "params.yaml")))["stages"]
+    assert _reruns(doc, "stages.train_video.train.epochs") == [
+        "train_video", "evaluate", "evaluate_metadata", "export", "benchmark", "tune"]
+    assert _reruns(doc, "stages.pretrain_parsing.epochs") == CHAIN[2:]
+    assert _reruns(doc, "eval.max_rank") == ["evaluate", "evaluate_metadata"]
+
+
 def test_deps_cover_the_code_each_stage_imports():
     deps = {s.name: code_deps(s.modules) for s in stage_graph(load_params(REPO / "params.yaml"))}
     for pkg in ("engine", "models", "data", "eval"):  # evaluate omitted these before

@@ -3,6 +3,7 @@
 from . import baseline  # noqa: F401  (registers the baseline)
 from . import egoreid, parsing  # noqa: F401  (register EgoReID and its parser)
 from . import temporal_max  # noqa: F401  (registers the TP-max baseline)
+from . import temporal_attention, temporal_rnn  # noqa: F401  (register TA and RNN aggregators)
 from .backbones import BACKBONES
 from .clip_backbone import CLIP_BACKBONES, build_clip_backbone
 from .registry import MODELS, build_model

@@ -1,4 +1,9 @@
-"""Baseline video model: clip backbone -> map aggregator -> BNNeck."""
+"""Baseline video model: clip backbone -> map aggregator -> BNNeck.
+
+`resnet_tap` (and `resnet_tmp`, temporal_max.py) fix the backbone and the aggregator;
+`video_cnn` is the same model with both (and the neck placement) picked by its kwargs,
+so a config alone chooses e.g. ResNet-50 + temporal attention + paper 001's neck.
+"""
 
 from __future__ import annotations
 
@@ -20,11 +25,12 @@ class FrameCNNVideoModel(nn.Module):
     `temporal` takes the backbone's maps [B, C, T', h, w] to one vector per clip.
     """
 
-    def __init__(self, backbone: ClipBackbone, temporal: nn.Module, num_classes: int) -> None:
+    def __init__(self, backbone: ClipBackbone, temporal: nn.Module, num_classes: int,
+                 neck: str = "bnneck") -> None:
         super().__init__()
         self.backbone = backbone
         self.temporal = temporal
-        self.head = BNNeck(temporal.out_channels, num_classes)
+        self.head = BNNeck(temporal.out_channels, num_classes, neck=neck)
         self.embedding_dim = temporal.out_channels
 
     def forward(self, clips: torch.Tensor) -> Any:
@@ -41,8 +47,40 @@ def build_resnet_tap(
     last_stride: int = 1,
     temporal: str = "avg",
     pretrained: str | None = None,
+    neck: str = "bnneck",
 ) -> FrameCNNVideoModel:
     """torchvision ResNet + temporal average pooling + BNNeck (the skeleton baseline)."""
     backbone = build_clip_backbone("resnet", depth=depth, last_stride=last_stride,
                                    pretrained=pretrained)
-    return FrameCNNVideoModel(backbone, TEMPORAL.get(temporal)(backbone.out_channels), num_classes)
+    return FrameCNNVideoModel(backbone, TEMPORAL.get(temporal)(backbone.out_channels), num_classes,
+                              neck=neck)
+
+
+# The tiny instance uses the attention aggregator with the source's map-sized spatial
+# kernel: 32x16 inputs, ResNet stride 16 (last stride 1) -> 2x1 maps.
+@MODELS.register("video_cnn", info=ModelInfo(tiny_kwargs={
+    "num_classes": 5, "depth": 18, "temporal": "attention",
+    "temporal_kwargs": {"mid_channels": 16, "spatial_kernel": [2, 1]}, "neck": "before_both"}))
+def build_video_cnn(
+    num_classes: int,
+    backbone: str = "resnet",
+    depth: int | None = 18,
+    last_stride: int | None = 1,
+    temporal: str = "avg",
+    temporal_kwargs: dict[str, Any] | None = None,
+    neck: str = "bnneck",
+    pretrained: str | None = None,
+    backbone_kwargs: dict[str, Any] | None = None,
+) -> FrameCNNVideoModel:
+    """A `build_clip_backbone` backbone + a `TEMPORAL` aggregator + BNNeck (`neck` placement).
+
+    `depth` / `last_stride` are passed to the backbone unless None (a backbone without
+    them: set them to None); `backbone_kwargs` adds any other backbone argument.
+    """
+    kwargs: dict[str, Any] = {"pretrained": pretrained, **(backbone_kwargs or {})}
+    for key, value in (("depth", depth), ("last_stride", last_stride)):
+        if value is not None:
+            kwargs[key] = value
+    clip_backbone = build_clip_backbone(backbone, **kwargs)
+    aggregator = TEMPORAL.get(temporal)(clip_backbone.out_channels, **(temporal_kwargs or {}))
+    return FrameCNNVideoModel(clip_backbone, aggregator, num_classes, neck=neck)

@@ -32,8 +32,9 @@ class TemporalMaxPooling(nn.Module):
 
 @MODELS.register("resnet_tmp", info=ModelInfo(tiny_kwargs={"num_classes": 5, "depth": 18}))
 def build_resnet_tmp(num_classes: int, depth: int = 18, last_stride: int = 1,
-                     pretrained: str | None = None) -> FrameCNNVideoModel:
-    """torchvision ResNet + temporal max pooling + BNNeck."""
+                     pretrained: str | None = None, neck: str = "bnneck") -> FrameCNNVideoModel:
+    """torchvision ResNet + temporal max pooling + BNNeck (`neck`: heads.BNNeck's placement)."""
     backbone = build_clip_backbone("resnet", depth=depth, last_stride=last_stride,
                                    pretrained=pretrained)
-    return FrameCNNVideoModel(backbone, TemporalMaxPooling(backbone.out_channels), num_classes)
+    return FrameCNNVideoModel(backbone, TemporalMaxPooling(backbone.out_channels), num_classes,
+                              neck=neck)

@@ -75,3 +75,15 @@ def test_ort_session_refuses_unknown_level_and_missing_provider(small_onnx):
     with pytest.raises(RuntimeError, match="NoSuchExecutionProvider"):
         ort_session(path, providers=["NoSuchExecutionProvider"])
     assert ort_session(path, threads=1).get_inputs()[0].name == "clips"
+
+
+def test_video_cnn_with_the_lstm_aggregator_exports_with_parity(tmp_path):
+    """The registry-wide test exports video_cnn's tiny (attention) instance; this one its
+    LSTM variant (torch.export traces nn.LSTM; T is fixed at export, only the batch is dynamic)."""
+    torch.manual_seed(0)
+    info = MODELS.info("video_cnn")
+    model = build_model("video_cnn", num_classes=5, depth=18, temporal="rnn",
+                        temporal_kwargs={"hidden": 16})
+    graph = info.export_graphs(model, info.tiny_input, EXPORT_BATCH)["embedding"]
+    path = export_onnx(graph, tmp_path / "rnn.onnx", opset=18)
+    assert max(onnx_parity(graph, path, batch_sizes=(1, 3)).values()) <= 1e-4

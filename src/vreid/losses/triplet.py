@@ -1,4 +1,5 @@
-"""Batch-hard triplet loss (Hermans et al., 2017), on the pre-BNNeck features."""
+"""Batch-hard triplet loss (Hermans et al., 2017), on the head's "features" output (pre-BN
+with the default BNNeck placement, the BN output with paper 001's `neck="before_both"`)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """video_cnn: backbone, temporal aggregator and neck picked by kwargs alone."""
 
+import copy
+
 import pytest
 import torch
 
@@ -47,7 +49,7 @@ def test_one_training_step_for_each_temporal_choice(temporal):
     assert any(n.startswith("temporal.") for n in changed) or temporal in ("avg", "max")
     assert any(n.startswith("backbone.") for n in changed)
     assert "head.classifier.weight" in changed
-    model.eval()
+    model = copy.deepcopy(model).eval()  # after a training forward (the trainer may copy it)
     with torch.no_grad():
         assert model(torch.randn(2, 3, 3, 32, 16)).shape == (2, dim)
 

@@ -32,7 +32,8 @@ class TemporalAttention(nn.Module):
     """Clip maps [B, C, T, h, w] -> sum_t a_t f_t / T (or without the 1/T), [B, C].
 
     `last_weights` holds the attention weights [B, T] of the last forward (they sum to one
-    over T), e.g. for paper 001's erasing-attention loss (eq. 12); `weights(maps)` computes them.
+    over T), detached: a graph tensor kept on the module would break `copy.deepcopy`. A loss
+    on them (paper 001's erasing-attention loss, eq. 12) calls `weights(maps)`.
     """
 
     def __init__(self, channels: int, mid_channels: int = 256,
@@ -70,8 +71,8 @@ class TemporalAttention(nn.Module):
 
     def forward(self, maps: torch.Tensor) -> torch.Tensor:
         a = self.weights(maps)
-        if not torch.compiler.is_exporting():
-            self.last_weights = a
+        if not torch.compiler.is_exporting():  # no module state written while tracing
+            self.last_weights = a.detach()
         frames = maps.mean(dim=(3, 4))  # [B, C, T]: f_t, the frames' GAP vectors
         pooled = (frames * a.unsqueeze(1)).sum(dim=2)  # eq. 1: sum_t a_t f_t ...
         return pooled / maps.shape[2] if self.divide_by_t else pooled  # ... times 1/T

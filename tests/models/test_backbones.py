@@ -12,7 +12,7 @@ from vreid.models.backbones import REPORTED_KEYS, load_pretrained
 # (output stride 32: test_inception_output_stride_32_is_torchvision_plain)
 TRUNKS = [("resnet", {"depth": 18}, (32, 16)), ("resnet", {"depth": 50}, (32, 16)),
           ("resnet_dilated", {"depth": 18}, (32, 16)), ("inception_v3", {}, (48, 48)),
-          ("resnet_ibn_a", {"depth": 18}, (32, 16))]
+          ("resnet_ibn_a", {"depth": 18}, (32, 16)), ("se_resnet", {"depth": 18}, (32, 16))]
 
 
 def test_every_trunk_is_covered():
@@ -171,7 +171,7 @@ def test_load_without_any_match_is_an_error_naming_the_files_keys(tmp_path):
 
 
 def test_bad_depth_and_last_stride_name_the_allowed_values():
-    for name in ("resnet", "resnet_ibn_a"):
+    for name in ("resnet", "resnet_ibn_a", "se_resnet"):
         with pytest.raises(ValueError, match=rf"{name} depth must be one of \[18, 34, 50, 101\]"):
             BACKBONES.get(name)(depth=152)
         with pytest.raises(ValueError, match="last_stride must be 1 or 2, got 3"):

@@ -2,7 +2,7 @@
 
 from . import baseline  # noqa: F401  (registers the baseline)
 from . import egoreid, parsing  # noqa: F401  (register EgoReID and its parser)
-from . import ibn  # noqa: F401  (registers the resnet_ibn_a trunk)
+from . import ibn, se  # noqa: F401  (register the resnet_ibn_a and se_resnet trunks)
 from . import temporal_max  # noqa: F401  (registers the TP-max baseline)
 from .backbones import BACKBONES
 from .clip_backbone import CLIP_BACKBONES, build_clip_backbone

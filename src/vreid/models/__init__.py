@@ -2,6 +2,7 @@
 
 from . import baseline  # noqa: F401  (registers the baseline)
 from . import egoreid, parsing  # noqa: F401  (register EgoReID and its parser)
+from . import ibn, se  # noqa: F401  (register the resnet_ibn_a and se_resnet trunks)
 from . import temporal_max  # noqa: F401  (registers the TP-max baseline)
 from . import temporal_attention, temporal_rnn  # noqa: F401  (register TA and RNN aggregators)
 from .backbones import BACKBONES

@@ -9,8 +9,10 @@ the network: `pretrained` is a local file.
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from pathlib import Path
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -20,7 +22,11 @@ from torchvision.models import inception, resnet
 from ..data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from ..registry import Registry
 
+log = logging.getLogger(__name__)
+
 BACKBONES: Registry = Registry("backbone")
+
+REPORTED_KEYS = 10  # missing / unexpected key names a partial load names, of each kind
 
 _RESNETS = {
     18: resnet.resnet18,
@@ -30,18 +36,62 @@ _RESNETS = {
 }
 
 
-def load_pretrained(module: nn.Module, path: str | Path) -> None:
-    """Load a local state dict (weights only, never arbitrary pickles)."""
+def torchvision_resnet(depth: int, name: str = "resnet") -> resnet.ResNet:
+    """Torchvision's ResNet-`depth` with random weights; `name` is the trunk, for errors."""
+    if depth not in _RESNETS:
+        raise ValueError(f"{name} depth must be one of {sorted(_RESNETS)}, got {depth}")
+    return _RESNETS[depth](weights=None)
+
+
+def set_last_stride(net: resnet.ResNet, last_stride: int) -> None:
+    """Stride of layer4's first block: 2 as torchvision builds it, or 1 (a map twice as
+    tall and wide, as re-ID practice does; paper 001 sec. IV-B, "following [29]")."""
+    if last_stride not in (1, 2):
+        raise ValueError(f"last_stride must be 1 or 2, got {last_stride}")
+    block = net.layer4[0]
+    conv = block.conv2 if hasattr(block, "bn3") else block.conv1
+    conv.stride = (last_stride, last_stride)
+    if block.downsample is not None:
+        block.downsample[0].stride = (last_stride, last_stride)
+
+
+def _key_list(keys: Sequence[str], limit: int = REPORTED_KEYS) -> str:
+    shown = ", ".join(keys[:limit])
+    return shown + (f", ... ({len(keys) - limit} more)" if len(keys) > limit else "")
+
+
+def load_pretrained(module: nn.Module, path: str | Path, ignore: Sequence[str] = ()) -> None:
+    """Load a local state dict (weights only, never arbitrary pickles).
+
+    A file wrapped as {"model": ...} or {"state_dict": ...} is unwrapped, and a
+    DataParallel "module." prefix on every key is dropped. A partial match loads what
+    matches and logs a warning naming the module's keys the file lacks (missing) and the
+    file's keys the module lacks (unexpected), up to `REPORTED_KEYS` of each with their
+    counts; keys starting with an `ignore` prefix (ones a builder drops on purpose, e.g.
+    Inception's auxiliary head) are not reported. No match at all is an error.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"pretrained weights not found: {path}")
     state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
-        state = state["model"]
+    for wrapper in ("model", "state_dict"):
+        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
+            state = state[wrapper]
+            break
+    if state and all(key.startswith("module.") for key in state):
+        state = {key.removeprefix("module."): value for key, value in state.items()}
     missing, unexpected = module.load_state_dict(state, strict=False)
     loaded = len(state) - len(unexpected)
     if loaded == 0:
-        raise ValueError(f"{path}: no tensor matches the backbone's parameters")
+        raise ValueError(f"{path}: no tensor matches the backbone's parameters (the file's "
+                         f"{len(state)} keys: [{_key_list(list(state))}])")
+    missing = [key for key in missing if not key.startswith(tuple(ignore))]
+    unexpected = [key for key in unexpected if not key.startswith(tuple(ignore))]
+    if missing or unexpected:
+        log.warning("%s: loaded %d of %d tensors into %s; %d missing from the file [%s]; "
+                    "%d unexpected in it [%s]", path, loaded, len(state),
+                    type(module).__name__, len(missing), _key_list(missing),
+                    len(unexpected), _key_list(unexpected))
 
 
 class FrameTrunk(nn.Module):
@@ -90,19 +140,10 @@ def build_resnet(
     depth: int = 18, last_stride: int = 1, pretrained: str | None = None
 ) -> ResNetTrunk:
     """ResNet-`depth`; last_stride=1 keeps a larger final map, as re-ID practice does."""
-    if depth not in _RESNETS:
-        raise ValueError(f"resnet depth must be one of {sorted(_RESNETS)}, got {depth}")
-    net = _RESNETS[depth](weights=None)
+    net = torchvision_resnet(depth)
+    set_last_stride(net, last_stride)
     if pretrained:
         load_pretrained(net, pretrained)
-    if last_stride == 1:
-        block = net.layer4[0]
-        conv = block.conv2 if hasattr(block, "bn3") else block.conv1
-        conv.stride = (1, 1)
-        if block.downsample is not None:
-            block.downsample[0].stride = (1, 1)
-    elif last_stride != 2:
-        raise ValueError(f"last_stride must be 1 or 2, got {last_stride}")
     return ResNetTrunk(net)
 
 
@@ -118,9 +159,7 @@ class ResNetOS16(FrameTrunk):
 
     def __init__(self, depth: int = 18, pretrained: str | None = None) -> None:
         super().__init__()
-        if depth not in _RESNETS:
-            raise ValueError(f"resnet depth must be one of {sorted(_RESNETS)}, got {depth}")
-        net = _RESNETS[depth](weights=None)
+        net = torchvision_resnet(depth)
         if pretrained:
             load_pretrained(net, pretrained)
         for block in net.layer4:
@@ -217,8 +256,8 @@ class InceptionV3Trunk(FrameTrunk):
         if output_stride not in (16, 32):
             raise ValueError(f"inception_v3 output_stride must be 16 or 32, got {output_stride}")
         net = inception.inception_v3(weights=None, aux_logits=False, init_weights=True)
-        if pretrained:
-            load_pretrained(net, pretrained)
+        if pretrained:  # torchvision's ImageNet file has the auxiliary head we leave out
+            load_pretrained(net, pretrained, ignore=("AuxLogits.",))
         if transform_input is None:  # as torchvision does when it loads ImageNet weights
             transform_input = bool(pretrained)
         layers: list[tuple[str, nn.Module]] = [

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..registry import Registry
+from .center import CenterLoss
 from .cross_entropy import CrossEntropyLabelSmooth, RegionCrossEntropy
 from .ranked_list import RankedListLoss
 from .segmentation import PixelCrossEntropy
@@ -33,6 +34,7 @@ LOSSES.register("triplet")(BatchHardTriplet)
 LOSSES.register("pixel_cross_entropy")(PixelCrossEntropy)
 LOSSES.register("region_cross_entropy")(RegionCrossEntropy)
 LOSSES.register("ranked_list")(RankedListLoss)
+LOSSES.register("center")(CenterLoss)
 
 # Keys of a loss's optimizer settings: `kind` ("sgd" | "adam") gives the loss its own
 # optimizer; without it the loss's parameters join the main optimizer as their own group.
@@ -134,5 +136,5 @@ def build_losses(specs: Iterable[Any], num_classes: int | None = None,
     return CompositeLoss(terms, settings_by_name)
 
 
-__all__ = ["LOSSES", "OPTIMIZER_SETTING_KEYS", "BatchHardTriplet", "CompositeLoss",
+__all__ = ["LOSSES", "OPTIMIZER_SETTING_KEYS", "BatchHardTriplet", "CenterLoss", "CompositeLoss",
            "CrossEntropyLabelSmooth", "RankedListLoss", "build_losses"]

@@ -24,6 +24,7 @@ from torch import nn
 from ..registry import Registry
 from .center import CenterLoss
 from .cross_entropy import CrossEntropyLabelSmooth, RegionCrossEntropy
+from .erasing_attention import ErasingAttentionLoss
 from .ranked_list import RankedListLoss
 from .segmentation import PixelCrossEntropy
 from .triplet import BatchHardTriplet
@@ -35,6 +36,7 @@ LOSSES.register("pixel_cross_entropy")(PixelCrossEntropy)
 LOSSES.register("region_cross_entropy")(RegionCrossEntropy)
 LOSSES.register("ranked_list")(RankedListLoss)
 LOSSES.register("center")(CenterLoss)
+LOSSES.register("erasing_attention")(ErasingAttentionLoss)
 
 # Keys of a loss's optimizer settings: `kind` ("sgd" | "adam") gives the loss its own
 # optimizer; without it the loss's parameters join the main optimizer as their own group.
@@ -137,4 +139,4 @@ def build_losses(specs: Iterable[Any], num_classes: int | None = None,
 
 
 __all__ = ["LOSSES", "OPTIMIZER_SETTING_KEYS", "BatchHardTriplet", "CenterLoss", "CompositeLoss",
-           "CrossEntropyLabelSmooth", "RankedListLoss", "build_losses"]
+           "CrossEntropyLabelSmooth", "ErasingAttentionLoss", "RankedListLoss", "build_losses"]

@@ -9,7 +9,8 @@ its own name.
 A loss may own parameters and buffers (a centre loss's centres, OIM's lookup table): they
 belong to the trained module tree, so they move with the model, are checkpointed with it
 (`CompositeLoss.state_dict`), and are optimized as set by `optimizer_settings` (see
-`CompositeLoss.parameter_groups`).
+`CompositeLoss.parameter_groups`). A term with a `bind_loss_weight(weight)` method is
+told its configured weight (a centre loss undoes it in its centres' own update).
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ import torch
 from torch import nn
 
 from ..registry import Registry
+from .center import CenterLoss
 from .cross_entropy import CrossEntropyLabelSmooth, RegionCrossEntropy
+from .erasing_attention import ErasingAttentionLoss
+from .ranked_list import RankedListLoss
 from .segmentation import PixelCrossEntropy
 from .triplet import BatchHardTriplet
 
@@ -30,6 +34,9 @@ LOSSES.register("cross_entropy")(CrossEntropyLabelSmooth)
 LOSSES.register("triplet")(BatchHardTriplet)
 LOSSES.register("pixel_cross_entropy")(PixelCrossEntropy)
 LOSSES.register("region_cross_entropy")(RegionCrossEntropy)
+LOSSES.register("ranked_list")(RankedListLoss)
+LOSSES.register("center")(CenterLoss)
+LOSSES.register("erasing_attention")(ErasingAttentionLoss)
 
 # Keys of a loss's optimizer settings: `kind` ("sgd" | "adam") gives the loss its own
 # optimizer; without it the loss's parameters join the main optimizer as their own group.
@@ -51,6 +58,9 @@ class CompositeLoss(nn.Module):
         self.terms = nn.ModuleDict({name: module for name, (_, module) in terms.items()})
         self.optimizer_settings: dict[str, dict[str, Any]] = {}
         for name, module in self.terms.items():
+            bind = getattr(module, "bind_loss_weight", None)
+            if callable(bind):
+                bind(self.weights[name])
             settings = {**getattr(module, "optimizer_settings", {}),
                         **(optimizer_settings or {}).get(name, {})}
             unknown = set(settings) - OPTIMIZER_SETTING_KEYS
@@ -90,12 +100,14 @@ class CompositeLoss(nn.Module):
         return groups
 
 
-def build_losses(specs: Iterable[Any], num_classes: int | None = None) -> CompositeLoss:
+def build_losses(specs: Iterable[Any], num_classes: int | None = None,
+                 feature_dim: int | None = None) -> CompositeLoss:
     """`specs`: items with `name`, `weight`, `kwargs` (mappings or config objects).
 
     `kwargs["optimizer"]`, if given, is the term's optimizer settings (keys in
     OPTIMIZER_SETTING_KEYS) and is not passed to the loss. `num_classes` (the training
-    set's identities) is passed to a loss whose constructor takes it, unless its kwargs set it.
+    set's identities) and `feature_dim` (the width of the model's metric `features`) are
+    passed to a loss whose constructor takes them, unless its kwargs set them.
     """
     terms, settings_by_name = {}, {}
     for spec in specs:
@@ -108,8 +120,17 @@ def build_losses(specs: Iterable[Any], num_classes: int | None = None) -> Compos
         settings = kwargs.pop("optimizer", None) or {}
         if not isinstance(settings, Mapping):
             raise ValueError(f"loss {name!r}: kwargs.optimizer must be a mapping, got {settings!r}")
-        if num_classes is not None and "num_classes" in inspect.signature(cls).parameters:
-            kwargs.setdefault("num_classes", num_classes)
+        accepted = inspect.signature(cls).parameters
+        for key, value in (("num_classes", num_classes), ("feature_dim", feature_dim)):
+            if value is not None and key in accepted:
+                kwargs.setdefault(key, value)
+        missing = [k for k in ("num_classes", "feature_dim")
+                   if k in accepted and accepted[k].default is inspect.Parameter.empty
+                   and k not in kwargs]
+        if missing:
+            raise ValueError(f"loss {name!r} needs {missing} and the builder was not given it "
+                             f"(feature_dim comes from the model's `embedding_dim`); set it "
+                             f"in the loss's kwargs")
         terms[name] = (float(get("weight", 1.0)), cls(**kwargs))
         settings_by_name[name] = dict(settings)
     if not terms:
@@ -117,5 +138,5 @@ def build_losses(specs: Iterable[Any], num_classes: int | None = None) -> Compos
     return CompositeLoss(terms, settings_by_name)
 
 
-__all__ = ["LOSSES", "OPTIMIZER_SETTING_KEYS", "BatchHardTriplet", "CompositeLoss",
-           "CrossEntropyLabelSmooth", "build_losses"]
+__all__ = ["LOSSES", "OPTIMIZER_SETTING_KEYS", "BatchHardTriplet", "CenterLoss", "CompositeLoss",
+           "CrossEntropyLabelSmooth", "ErasingAttentionLoss", "RankedListLoss", "build_losses"]

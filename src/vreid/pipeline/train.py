@@ -95,7 +95,8 @@ def train_reid(
     clips = TrainClips(index.train, inp.clip_len, inp.train_sampling, transform, seed=t.seed)
     num_classes = len(clips.pid_to_label)
     model = build_model(stage.model.name, num_classes=num_classes, **stage.model.kwargs)
-    criterion = build_losses(t.losses, num_classes=num_classes)  # after the model: RNG order
+    criterion = build_losses(t.losses, num_classes=num_classes,  # after the model: RNG order
+                             feature_dim=getattr(model, "embedding_dim", None))
     sampler = batch_sampler(t, clips.labels, criterion)
     loader = DataLoader(clips, batch_size=t.ids_per_batch * t.instances_per_id,
                         sampler=sampler, num_workers=runtime.num_workers, drop_last=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
-from pydantic import AfterValidator, Discriminator, Field, Tag, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, TypeAdapter, ValidationError
 
 from .data.frames import ALL_FRAMES, FORMS as FRAMES_FORMS, evenly_count
 from .data.synth.config import (
@@ -36,6 +36,7 @@ from .schema import (
     PosFloat,
     PosInt,
     Probability,
+    Range,
     Str,
     section,
 )
@@ -106,13 +107,40 @@ class ModelConfig:
 
 
 @section
+class RandomErasingConfig:
+    """Train-time random erasing (Zhong et al.; paper 001's REA) of the normalised frames.
+
+    `per_frame` false: one rectangle, drawn with probability `p`, erased alike in every
+    frame of the clip. `per_frame` true: each frame erased on its own draw (probability
+    `p`), and the batch gets `erased` [B, T], the erasing-attention loss's labels (paper
+    001 eq. 12). `scale` / `ratio`: the rectangle's area fraction / aspect ratio ranges
+    (torchvision's defaults); `value`: its fill, in normalised units (0: the mean colour).
+    A bare number is shorthand for `{p: number}`.
+    """
+
+    p: Probability = 0.0
+    per_frame: Bool = False
+    scale: Range(Annotated[float, Field(strict=True, gt=0, lt=1)]) = (0.02, 0.33)
+    ratio: Range(PosFloat) = (0.3, 3.3)
+    value: Float = 0.0
+
+
+def _erasing_shorthand(value: Any) -> Any:
+    """`random_erasing: 0.5` (the key was a bare probability before it was a section)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"p": value}
+    return value
+
+
+@section
 class InputConfig:
     height: PosInt = 64
     width: PosInt = 32
     clip_len: PosInt = 4
     # evenly_fixed: the same frames every epoch (torchreid's default, see data.sampling)
     train_sampling: Literal["random", "consecutive", "evenly", "evenly_fixed"] = "random"
-    random_erasing: Probability = 0.0
+    random_erasing: Annotated[RandomErasingConfig, BeforeValidator(_erasing_shorthand)] = (
+        RandomErasingConfig())
     flip: Probability = 0.5
     pad: NonNegInt = 4
 

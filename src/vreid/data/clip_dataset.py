@@ -34,8 +34,10 @@ def relabel(tracklets: Sequence[Tracklet]) -> dict[int, int]:
 class TrainClips(Dataset):
     """Item i: one sampled clip of tracklet i, as the dict the trainer and losses read.
 
-    Keys: `clips` [T, C, H, W] float, `labels` (training label), `camids`; the default
-    collate stacks them into the batch dict (`clips` [B, T, C, H, W]).
+    Keys: `clips` [T, C, H, W] float, `labels` (training label), `camids`; with
+    `erasing` (e.g. `transforms.FrameErasing`, applied after `transform`, returning the
+    clip and which frames it erased) also `erased` [T] bool. The default collate stacks
+    them into the batch dict (`clips` [B, T, C, H, W], `erased` [B, T]).
     """
 
     def __init__(
@@ -45,12 +47,13 @@ class TrainClips(Dataset):
         mode: str,
         transform: Callable[[torch.Tensor], torch.Tensor],
         seed: int = 0,
+        erasing: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
     ) -> None:
         self.tracklets = list(tracklets)
         self.pid_to_label = relabel(self.tracklets)
         self.labels = [self.pid_to_label[t.pid] for t in self.tracklets]
         self.clip_len, self.mode, self.transform = clip_len, mode, transform
-        self.seed = seed
+        self.seed, self.erasing = seed, erasing
         self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:
@@ -63,8 +66,11 @@ class TrainClips(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         t = self.tracklets[index]
         picks = sample_clip(len(t.frames), self.clip_len, self.mode, self.generator)
-        clip = torch.stack([read_frame(t.frames[i]) for i in picks])
-        return {"clips": self.transform(clip), "labels": self.labels[index], "camids": t.camid}
+        clip = self.transform(torch.stack([read_frame(t.frames[i]) for i in picks]))
+        item = {"clips": clip, "labels": self.labels[index], "camids": t.camid}
+        if self.erasing is not None:
+            item["clips"], item["erased"] = self.erasing(clip)
+        return item
 
 
 class TrackletFrames(Dataset):

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 from ..config import DatasetRef, RuntimeConfig, StageConfig, TrainConfig
 from ..data.clip_dataset import TrainClips
 from ..data.sampling import IdentitySampler, ShuffleSampler
-from ..data.transforms import build_transform
+from ..data.transforms import FrameErasing, build_transform
 from ..engine import CheckpointHook, Hook, MetricLogger, MetricsHook, NullLogger, Trainer
 from ..engine.schedule import make_optimizers, warmup_multistep
 from ..losses import CompositeLoss, build_losses
@@ -90,9 +90,15 @@ def train_reid(
     torch.manual_seed(t.seed)
     logger = logger or NullLogger()
     index = read_configured(dataset)
+    erasing = inp.random_erasing
     transform = build_transform(inp.height, inp.width, train=True, flip=inp.flip, pad=inp.pad,
-                                random_erasing=inp.random_erasing)
-    clips = TrainClips(index.train, inp.clip_len, inp.train_sampling, transform, seed=t.seed)
+                                random_erasing=0.0 if erasing.per_frame else erasing.p,
+                                erasing_scale=erasing.scale, erasing_ratio=erasing.ratio,
+                                erasing_value=erasing.value)
+    per_frame = (FrameErasing(erasing.p, erasing.scale, erasing.ratio, erasing.value)
+                 if erasing.per_frame else None)
+    clips = TrainClips(index.train, inp.clip_len, inp.train_sampling, transform, seed=t.seed,
+                       erasing=per_frame)
     num_classes = len(clips.pid_to_label)
     model = build_model(stage.model.name, num_classes=num_classes, **stage.model.kwargs)
     criterion = build_losses(t.losses, num_classes=num_classes,  # after the model: RNG order

@@ -446,6 +446,18 @@ class PublishedResult:
 
 
 @section
+class Claim:
+    """A direction a paper claims: this entry beats `beats` (another entry's name). The
+    leaderboard tests it on rank-1 and mAP with the paired difference's interval:
+    reproduced (the CI excludes 0, same sign), contradicted (excludes 0, opposite sign),
+    inconclusive (includes 0). The paper's own difference comes from both entries'
+    `paper` figures when both have them."""
+
+    beats: Str
+    source: Str = ""  # where the paper claims it, e.g. "paper 000 table 2"
+
+
+@section
 class LeaderboardEntry:
     """One file of configs/leaderboard/: `stage` names a re-ID stage of the `stages:`
     table, changed by `overrides` (dotted path -> value, e.g. `model.kwargs.regions`), or
@@ -456,6 +468,7 @@ class LeaderboardEntry:
     description: Str = ""
     overrides: dict[Str, Any] = field(default_factory=dict)
     paper: PublishedResult | None = None
+    claims: tuple[Claim, ...] = ()  # directions the paper claims for this entry
 
 
 @section

@@ -31,7 +31,7 @@ from typing import Any, Callable, ContextManager, Mapping, Sequence
 
 import numpy as np
 
-from ..config import (ConfigError, DatasetRef, LeaderboardEntry, ModelConfig, Params,
+from ..config import (Claim, ConfigError, DatasetRef, LeaderboardEntry, ModelConfig, Params,
                       PublishedResult, StageConfig, from_dict, read_yaml, with_override)
 from ..engine import MetricLogger, NullLogger
 from ..eval.bootstrap import bootstrap_draws, interval, paired_difference
@@ -64,6 +64,7 @@ class Entry:
     stage: StageConfig
     dataset: DatasetRef
     paper: PublishedResult | None = None
+    claims: tuple[Claim, ...] = ()
 
     @property
     def slug(self) -> str:
@@ -147,7 +148,7 @@ def load_entry(p: Params, path: str | Path) -> Entry:
     _check_stage(p, stage, where)
     resolved = resolve_config(p, entry.name, stage)
     return Entry(entry.name, where, entry.description, resolved.config, resolved.dataset,
-                 entry.paper)
+                 entry.paper, entry.claims)
 
 
 def _base_stage(p: Params, entry: LeaderboardEntry, where: str) -> StageConfig:

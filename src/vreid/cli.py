@@ -193,16 +193,19 @@ def leaderboard(
     seeds: list[int] = typer.Option(None, "--seeds", help="Seeds (default: leaderboard.seeds)."),
     address: str = typer.Option(None, "--address", help="Ray cluster to run the (entry, seed) "
                                 "jobs on (default: leaderboard.address; empty: sequential)."),
+    report_only: bool = typer.Option(False, "--report-only", help="Train nothing: report the "
+                                     "stored results, listing those whose fingerprint changed "
+                                     "as stale; fails if a run has no result."),
 ) -> None:
     """Train every leaderboard entry for each seed (finished runs with an unchanged
     fingerprint are reused), score them on leaderboard.data, and write
     reports/leaderboard.{md,json,png}: means with 95% bootstrap intervals over queries and
-    seeds, paired differences to the reference entry."""
+    seeds, paired differences to the reference entry, and the papers' claims tested."""
     from .tracking.stages import pipeline_key, run_leaderboard
 
     p = _params(params)
     out = _run_stage(run_leaderboard, p, entries or None, seeds or None, address,
-                     pipeline_key(params))
+                     pipeline_key(params), report_only=report_only)
     typer.echo(out.md_path.read_text())
     console.print(f"[green]{len(out.trained)} run(s) trained, {len(out.reused)} reused[/] -> "
                   f"{out.md_path}, {out.json_path}, {out.png_path}")

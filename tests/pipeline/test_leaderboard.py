@@ -203,6 +203,11 @@ def test_tiny_board_reports_reuses_and_resumes(board):
     assert again_row["name"] == "tap again" and again_row["vs_reference"]["mAP"]["mean"] == 0
     same = json.loads((tmp_path / "runs" / "tap_again" / "seed1" / "result.json").read_text())
     assert same["same_as"] == "tap" and same["entry"] == "tap again"
+    # the same model as the reference: no difference or power row, said as such
+    assert again_row["same_model_as_reference"] and again_row["power"] is None
+    assert not grown.report["entries"][2]["same_model_as_reference"]
+    line = next(x for x in grown.md_path.read_text().splitlines() if x.startswith("| tap again |"))
+    assert "= ref (same model)" in line
 
 
 def test_reference_must_be_an_entry(board):
@@ -256,3 +261,55 @@ def test_small_set_board_trains_and_scores_each_split_and_pools_its_queries(boar
     with pytest.raises(ConfigError, match="mars has one fixed train/test split"):
         lb.plan_jobs(dataclasses.replace(p, leaderboard=dataclasses.replace(
             p.leaderboard, data="video")), entries, (0,), tmp_path / "runs")
+
+
+@pytest.mark.parametrize("lo, hi, expected", [(0.01, 0.05, "reproduced"),
+                                               (-0.05, -0.01, "contradicted"),
+                                               (-0.01, 0.02, "inconclusive"),
+                                               (0.0, 0.02, "inconclusive")])
+def test_claim_verdict_follows_the_paired_interval(lo, hi, expected):
+    assert lb.verdict(lb.Interval((lo + hi) / 2, lo, hi)) == expected
+
+
+def test_claims_are_tested_and_report_only_trains_nothing(board):
+    """Claims get the paired difference claimant - other and a verdict; --report-only
+    reports stored results (marking changed fingerprints stale) and names a missing one."""
+    p, folder, trained, _, tmp_path = board
+    reports = tmp_path / "reports"
+    write_entry(folder, "2_tmp.yaml", name="tmp", stage={
+        **TINY_STAGE, "model": {"name": "resnet_tmp", "kwargs": {"depth": 18}}},
+        paper={"source": "x", "rank1": 60.0, "mAP": 50.0},
+        claims=[{"beats": "tap", "source": "a table"}, {"beats": "absent", "source": "b"}])
+    write_entry(folder, "1_tap.yaml", name="tap", stage=TINY_STAGE,
+                paper={"source": "x", "rank1": 58.5, "mAP": 49.0})
+    out = lb.leaderboard(p, load_entries(p, [str(folder / "*.yaml")]), reports_dir=reports)
+    claim, absent = out.report["claims"]
+    assert (claim["entry"], claim["beats"], claim["source"]) == ("tmp", "tap", "a table")
+    assert claim["paper"] == {"rank1": pytest.approx(1.5), "mAP": pytest.approx(1.0)}
+    rows = {r["name"]: r for r in out.report["entries"]}
+    for metric in ("rank1", "mAP"):
+        d = claim["metrics"][metric]
+        assert d["mean"] == pytest.approx(rows["tmp"]["metrics"][metric]["mean"]
+                                          - rows["tap"]["metrics"][metric]["mean"])
+        assert claim["verdict"][metric] == lb.verdict(lb.Interval(d["mean"], d["lo"], d["hi"]))
+    assert absent["verdict"] == {"rank1": "not run", "mAP": "not run"}
+    assert "| tmp > tap | a table | +1.50 |" in out.md_path.read_text()
+    assert out.report["stale"] == []
+    n = len(trained)
+
+    # settings changed: a normal run would retrain tmp; report-only keeps its result, stale
+    write_entry(folder, "2_tmp.yaml", name="tmp", stage={
+        **TINY_STAGE, "model": {"name": "resnet_tmp", "kwargs": {"depth": 18}},
+        "train": {**TINY_STAGE["train"], "lr": 0.005}})
+    entries = load_entries(p, [str(folder / "*.yaml")])
+    only = lb.leaderboard(p, entries, reports_dir=reports, report_only=True)
+    assert len(trained) == n and only.trained == []
+    assert only.report["stale"] == [{"entry": "tmp", "seed": 0}, {"entry": "tmp", "seed": 1}]
+    assert "Stale: 2 of 4 run(s)" in only.md_path.read_text()
+    assert only.report["entries"][1]["metrics"] == rows["tmp"]["metrics"]
+
+    missing = tmp_path / "runs" / "tmp" / "seed1" / "result.json"
+    missing.unlink()
+    with pytest.raises(ConfigError, match=r"no stored result for 1 run\(s\): .*tmp/seed1/result"):
+        lb.leaderboard(p, entries, reports_dir=reports, report_only=True)
+    assert len(trained) == n

@@ -34,7 +34,7 @@ import numpy as np
 from ..config import (Claim, ConfigError, DatasetRef, LeaderboardEntry, ModelConfig, Params,
                       PublishedResult, StageConfig, from_dict, read_yaml, with_override)
 from ..engine import MetricLogger, NullLogger
-from ..eval.bootstrap import bootstrap_draws, interval, paired_difference
+from ..eval.bootstrap import Interval, bootstrap_draws, interval, paired_difference
 from ..eval.power import predicted_half_width, queries_needed, variance_components
 from ..models import MODELS
 from ..models.frame_memo import FRAME_MEMO
@@ -249,6 +249,28 @@ def stored_result(job: Job) -> dict[str, Any] | None:
     return record if record.get("fingerprint") == job.fingerprint else None
 
 
+def stored_as_they_are(jobs: Sequence[Job]
+                       ) -> tuple[dict[tuple[str, int], dict[str, Any]], list[tuple[str, int]]]:
+    """Every job's result.json whatever its fingerprint ({(entry, seed): record}), and the
+    (entry, seed) pairs whose fingerprint is not the job's (stale: trained with other
+    settings, data or code). A missing or unreadable result is an error naming it."""
+    records, stale, missing = {}, [], []
+    for job in jobs:
+        try:
+            record = json.loads(job.result_path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError) as err:
+            missing.append(f"{job.result_path} ({type(err).__name__})")
+            continue
+        records[(job.entry, job.seed)] = dict(record, entry=job.entry)
+        if record.get("fingerprint") != job.fingerprint:
+            stale.append((job.entry, job.seed))
+    if missing:
+        raise ConfigError("leaderboard --report-only: no stored result for "
+                          f"{len(missing)} run(s): " + "; ".join(missing)
+                          + " (run without --report-only to train them)")
+    return records, stale
+
+
 def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str, Any]:
     """Train the job's stage (resuming from its checkpoints), score it, write result.json.
 
@@ -342,6 +364,7 @@ def leaderboard(
     report_name: str = "leaderboard",
     reference: str | None = None,
     run_context: RunContext | None = None,
+    report_only: bool = False,
 ) -> LeaderboardOutput:
     """Run (or reuse) every (entry, seed) of the leaderboard and write
     `reports_dir/<report_name>.{json,md,png}`.
@@ -351,6 +374,8 @@ def leaderboard(
     one after another here), `reference` to `leaderboard.reference` (else the first
     entry). `run_context(entry, seed, reused)` opens the tracking run of one job (its
     logger gets the training curves when the job runs here, the final metrics always).
+    `report_only`: train nothing; report the stored results as they are, also those whose
+    fingerprint changed (listed as stale in the report), and fail if one is missing.
     """
     lb = p.leaderboard
     entries = list(entries if entries is not None else load_entries(p, lb.entries))
@@ -372,13 +397,18 @@ def leaderboard(
     jobs = plan_jobs(p, entries, seeds, lb.out_dir)
     records: dict[tuple[str, int], dict[str, Any]] = {}
     by_fp: dict[str, dict[str, Any]] = {}  # fingerprint -> a stored result with it
+    stale: list[tuple[str, int]] = []
+    if report_only:
+        records, stale = stored_as_they_are(jobs)
     for job in jobs:
-        record = stored_result(job)
+        record = None if report_only else stored_result(job)
         if record is not None:
             records[(job.entry, job.seed)] = record
             by_fp.setdefault(job.fingerprint, record)
     todo: dict[str, list[Job]] = {}  # fingerprint -> the jobs it stands for (same model)
     for job in jobs:
+        if report_only:
+            break
         if (job.entry, job.seed) not in records and job.fingerprint not in by_fp:
             todo.setdefault(job.fingerprint, []).append(job)
     trained = [same[0] for same in todo.values()]  # one job per distinct model and seed
@@ -410,6 +440,7 @@ def leaderboard(
     report = aggregate(entries, seeds, records, reference, lb.bootstrap_samples,
                        lb.bootstrap_seed, lb.target_half_width)
     report["data"] = dataclasses.asdict(getattr(p.data, lb.data))
+    report["stale"] = [{"entry": e, "seed": k} for e, k in stale]
     reports = Path(reports_dir)
     json_path, md_path, png_path = (reports / f"{report_name}.{ext}"
                                     for ext in ("json", "md", "png"))
@@ -440,6 +471,10 @@ def aggregate(entries: Sequence[Entry], seeds: Sequence[int],
     def values(entry: str, metric: str) -> np.ndarray:  # [seeds, queries]
         return np.array([records[(entry, s)]["per_query"][metric] for s in seeds], dtype=float)
 
+    def same_model(a: str, b: str) -> bool:  # one model per seed (one fingerprint)
+        return all(records[(a, s)].get("fingerprint") == records[(b, s)].get("fingerprint")
+                   for s in seeds)
+
     rows = []
     for e in entries:
         runs = [records[(e.name, s)] for s in seeds]
@@ -451,7 +486,8 @@ def aggregate(entries: Sequence[Entry], seeds: Sequence[int],
             "per_seed": {m: [r["metrics"][m] for r in runs] for m in METRICS},
             "vs_reference": {m: {**d.as_dict(), "half_width": d.half_width,
                                  "significant": d.excludes_zero} for m, d in diffs.items()},
-            "power": None if e.name == reference else rank1_power(
+            "same_model_as_reference": e.name != reference and same_model(e.name, reference),
+            "power": None if e.name == reference or same_model(e.name, reference) else rank1_power(
                 values(e.name, "rank1") - values(reference, "rank1"), len(seeds),
                 target_half_width),
             "train_seconds": float(np.mean([r["train_seconds"] for r in runs])),
@@ -461,7 +497,50 @@ def aggregate(entries: Sequence[Entry], seeds: Sequence[int],
         })
     return {"reference": reference, "seeds": list(seeds), "num_queries": num_queries,
             "bootstrap_samples": samples, "bootstrap_seed": bootstrap_seed, "level": LEVEL,
-            "target_half_width": target_half_width, "entries": rows}
+            "target_half_width": target_half_width, "entries": rows,
+            "claims": claim_verdicts(entries, values, draws, same_model)}
+
+
+CLAIM_METRICS = ("rank1", "mAP")
+
+
+def verdict(diff: Interval) -> str:
+    """A claimed improvement (diff = claimant - other > 0) against its paired interval."""
+    if diff.lo > 0:
+        return "reproduced"
+    if diff.hi < 0:
+        return "contradicted"
+    return "inconclusive"
+
+
+def claim_verdicts(entries: Sequence[Entry], values: Callable[[str, str], np.ndarray],
+                   draws: Any, same_model: Callable[[str, str], bool]) -> list[dict[str, Any]]:
+    """Each entry's `claims` (it beats another entry) tested on rank-1 and mAP with the
+    paired difference claimant - other on the board's draws; the paper's own difference
+    from both entries' `paper` figures. A claim whose other entry is not on this board is
+    kept with verdict "not run"; one between two names of the same model, "same model"."""
+    by_name = {e.name: e for e in entries}
+    out = []
+    for e in entries:
+        for claim in e.claims:
+            other = by_name.get(claim.beats)
+            row: dict[str, Any] = {"entry": e.name, "beats": claim.beats,
+                                   "source": claim.source, "paper": None, "metrics": {}}
+            if other is not None and e.paper and other.paper:
+                row["paper"] = {"rank1": e.paper.rank1 - other.paper.rank1,
+                                "mAP": e.paper.mAP - other.paper.mAP}
+            if other is None:
+                row["verdict"] = {m: "not run" for m in CLAIM_METRICS}
+            elif same_model(e.name, other.name):
+                row["verdict"] = {m: "same model" for m in CLAIM_METRICS}
+            else:
+                row["verdict"] = {}
+                for m in CLAIM_METRICS:
+                    d = paired_difference(values(e.name, m), values(other.name, m), draws, LEVEL)
+                    row["metrics"][m] = {**d.as_dict(), "significant": d.excludes_zero}
+                    row["verdict"][m] = verdict(d)
+            out.append(row)
+    return out
 
 
 def rank1_power(diff: np.ndarray, seeds: int, target: float) -> dict[str, Any]:
@@ -498,12 +577,13 @@ def leaderboard_markdown(report: Mapping[str, Any]) -> str:
     for row in report["entries"]:
         m, d = row["metrics"], row["vs_reference"]
         is_ref = row["name"] == ref
+        same = row.get("same_model_as_reference")
+        versus = (["-"] * 3 if is_ref else ["= ref (same model)", "= ref", "-"] if same else
+                  [_delta(d["rank1"]), _delta(d["mAP"]), f"{100 * d['rank1']['half_width']:.1f}"])
         line = [row["name"] + (" (ref)" if is_ref else ""),
                 *(_pct(m[k]) for k in METRICS),
                 f"{row['train_seconds']:.0f}", f"{row['inference_seconds']:.1f}",
-                f"{row['parameters'] / 1e6:.2f}M",
-                "-" if is_ref else _delta(d["rank1"]), "-" if is_ref else _delta(d["mAP"]),
-                "-" if is_ref else f"{100 * d['rank1']['half_width']:.1f}"]
+                f"{row['parameters'] / 1e6:.2f}M", *versus]
         if paper:
             fig = row["paper"]
             line += [f"{fig['rank1']:.2f}", f"{fig['mAP']:.2f}"] if fig else ["-", "-"]
@@ -515,7 +595,43 @@ def leaderboard_markdown(report: Mapping[str, Any]) -> str:
             "resampled queries and seeds); `*`: its interval excludes 0. ±Δrank-1: that "
             "interval's half-width. Times: seconds per seed (training wall time, scoring the "
             "query and gallery). Percent.")
-    return "\n".join([markdown_table(headers, cells), "", note, "", power_markdown(report)]) + "\n"
+    parts = [markdown_table(headers, cells), "", note, "", power_markdown(report)]
+    claims = claims_markdown(report)
+    if claims:
+        parts += ["", claims]
+    stale = report.get("stale") or []
+    if stale:
+        total = len(report["entries"]) * len(report["seeds"])
+        runs = ("all of them" if len(stale) == total else
+                ", ".join(f"{s['entry']} seed {s['seed']}" for s in stale))
+        parts += ["", f"Stale: {len(stale)} of {total} run(s) are reported as stored although "
+                  "their fingerprint (settings, data, upstream models or code) differs from "
+                  f"this checkout's (`--report-only`): {runs}."]
+    return "\n".join(parts) + "\n"
+
+
+def claims_markdown(report: Mapping[str, Any]) -> str:
+    """The papers' claimed directions with our paired differences and verdicts."""
+    from ..markdown import markdown_table
+
+    cells = []
+    for c in report.get("claims") or []:
+        paper = c["paper"]
+        ours = [(_delta(c["metrics"][m]) if m in c["metrics"] else "-") for m in CLAIM_METRICS]
+        cells.append([f"{c['entry']} > {c['beats']}", c["source"] or "-",
+                      f"{paper['rank1']:+.2f}" if paper else "-", ours[0],
+                      c["verdict"]["rank1"],
+                      f"{paper['mAP']:+.2f}" if paper else "-", ours[1], c["verdict"]["mAP"]])
+    if not cells:
+        return ""
+    headers = ["claim", "source", "paper Δrank-1", "our Δrank-1", "verdict rank-1",
+               "paper ΔmAP", "our ΔmAP", "verdict mAP"]
+    note = ("Claims: a direction the paper claims (`claims:` of the entry files), tested by "
+            "the paired difference claimant - other on the same draws. Reproduced: its "
+            f"{report['level']:.0%} interval excludes 0 with the claimed sign; contradicted: "
+            "it excludes 0 with the opposite sign; inconclusive: it includes 0. The paper's "
+            "Δ is the difference of the two entries' published figures (percent points).")
+    return "\n".join([markdown_table(headers, cells), "", note])
 
 
 def power_markdown(report: Mapping[str, Any]) -> str:

@@ -308,6 +308,9 @@ class EvalConfig:
     # all: every frame in clips of the model's clip length, clip embeddings averaged (ours);
     # evenly:N: one clip of N evenly spaced frames per tracklet (torchreid's test protocol)
     frames: FramesProtocol = ALL_FRAMES
+    # attribute-wise rank-1 / mAP (attr_<name>_*, paper 004 table 7) of the plain ranking,
+    # when the scored set has <root>/attributes.csv (vreid.data.readers.attributes)
+    attributes: Bool = True
 
 
 @section

@@ -144,3 +144,36 @@ def test_evaluate_records_the_frames_protocol_and_its_timing(in_prepared, tmp_pa
     assert set(all_metrics) == set(evenly_metrics)  # same numeric keys: dvc metrics reads both
     assert all(isinstance(v, (int, float)) for v in evenly_metrics.values())
     assert all_metrics != evenly_metrics  # other frames scored, other distances
+
+
+def test_evaluate_reports_attribute_metrics_of_the_trained_model(in_prepared, tmp_path):
+    import dataclasses
+
+    import pytest
+
+    from vreid.data.readers import read_attributes
+    from vreid.data.synth.appearance import ACCESSORIES
+
+    p = load_params("params.yaml")
+    ev = dataclasses.replace(p.eval, rerank=dataclasses.replace(p.eval.rerank, enabled=False))
+    path = tmp_path / "model.pt"
+    save_model(path, build_model("resnet_tap", num_classes=4, depth=18),
+               ModelConfig("resnet_tap", {"depth": 18}), 4, InputConfig(32, 16, 2))
+    assert read_attributes(p.data.video.root).names == ACCESSORIES  # prepare wrote them
+    m = evaluate_module.evaluate(dataclasses.replace(p, eval=ev), path, tmp_path / "on").metrics
+    n = m["num_valid_queries"]
+    for name in ACCESSORIES:
+        with_, without = m[f"attr_{name}_queries"], m[f"attr_without_{name}_queries"]
+        assert with_ + without == n  # every test person is listed: the subsets split the queries
+        # the two subsets' rank-1 / mAP, weighted by their sizes, give the whole ranking's
+        for metric in ("rank1", "mAP"):
+            total = sum(m.get(f"{prefix}{name}_{metric}", 0.0) * count for prefix, count in
+                        (("attr_", with_), ("attr_without_", without)))
+            assert total == pytest.approx(n * m[metric])
+    assert any(0 < m[f"attr_{name}_queries"] < n for name in ACCESSORIES)
+    assert not any(k.startswith("untrained_attr_") for k in m)  # the trained model only
+    off = dataclasses.replace(p, eval=dataclasses.replace(ev, attributes=False,
+                                                          untrained_baseline=False))
+    m_off = evaluate_module.evaluate(off, path, tmp_path / "off").metrics
+    assert not any(k.startswith("attr_") for k in m_off)
+    assert m_off["rank1"] == m["rank1"]

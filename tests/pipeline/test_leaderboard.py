@@ -183,7 +183,20 @@ def test_tiny_board_reports_reuses_and_resumes(board):
     assert table[2].startswith("| tap (ref) |") and table[3].startswith("| tmp |")
     record = json.loads((tmp_path / "runs" / "tmp" / "seed0" / "result.json").read_text())
     assert len(record["per_query"]["mAP"]) == report["num_queries"] == len(
-        record["valid_queries"])
+        record["valid_queries"]) == len(record["query_pids"])
+    # the attribute-wise block: the tiny MARS set's accessories, each subset of the queries
+    from vreid.data.synth.appearance import ACCESSORIES
+
+    attrs = report["attributes"]
+    assert [s["attribute"] for s in attrs["subsets"]] == list(ACCESSORIES)
+    assert attrs["num_queries"] == report["num_queries"]
+    for subset in attrs["subsets"]:
+        assert 0 <= subset["queries"] <= report["num_queries"]
+        assert [r["name"] for r in subset["entries"]] == (["tap", "tmp"] if subset["queries"]
+                                                          else [])
+    assert any(s["entries"] for s in attrs["subsets"])
+    assert "Attribute-wise (paper 004 table 7)" in out.md_path.read_text().split(
+        "Power calculation")[-1]
 
     again = lb.leaderboard(p, entries, reports_dir=reports)  # nothing changed: nothing trains
     assert len(trained) == 5 and again.trained == []

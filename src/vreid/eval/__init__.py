@@ -1,4 +1,4 @@
-"""Evaluation: distances, CMC / mAP / mINP, protocols, k-reciprocal and ECN re-ranking,
+"""Evaluation: distances, CMC / mAP / mINP (also per person attribute), protocols, k-reciprocal and ECN re-ranking,
 sensor-metadata pruning.
 
 Names load on first use, so `vreid.eval.metadata` imports with numpy alone; the rest
@@ -10,6 +10,9 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
+    "attribute_masks": "attributes",
+    "attribute_metrics": "attributes",
+    "subset_scores": "attributes",
     "compute_distance": "distance",
     "ECN_METHODS": "ecn",
     "ecn_re_ranking": "ecn",

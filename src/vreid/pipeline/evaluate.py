@@ -1,5 +1,7 @@
 """The evaluation stage: CMC / mAP / mINP of a trained model (and an untrained twin),
-plain and, as `eval` configures, re-ranked: k-reciprocal (rr_) and ECN (ecn_).
+plain and, as `eval` configures, re-ranked: k-reciprocal (rr_) and ECN (ecn_). With
+`eval.attributes` and a scored set that has per-person attributes, also the plain
+ranking's rank-1 / mAP per attribute (attr_*: `vreid.eval.attributes`; trained model only).
 
 It also writes which frames were scored (`eval.frames`) to reports/eval_protocol.json
 (a plain output, not a DVC metric: metrics files hold numbers only) and its timing
@@ -20,8 +22,9 @@ from torch import nn
 from ..config import EvalConfig, Params
 from ..data.frames import describe_frames
 from ..data.index import ReIDIndex
+from ..data.readers.attributes import PersonAttributes, read_attributes
 from ..engine import InputSpec, MetricLogger, NullLogger, Throughput, score_index
-from ..eval import RankResult, ecn_re_ranking, evaluate_rank, re_ranking
+from ..eval import RankResult, attribute_metrics, ecn_re_ranking, evaluate_rank, re_ranking
 from ..models import build_model
 from .common import (apply_runtime, atomic_write_json, atomic_write_text, load_model,
                      read_configured, resolve_device, saved_input_spec)
@@ -50,6 +53,14 @@ def query_gallery_ids(index: ReIDIndex) -> tuple[list[int], list[int], list[int]
     """(q_pids, g_pids, q_camids, g_camids), the id arguments of `evaluate_rank`."""
     return ([t.pid for t in index.query], [t.pid for t in index.gallery],
             [t.camid for t in index.query], [t.camid for t in index.gallery])
+
+
+def index_attributes(index: ReIDIndex) -> PersonAttributes | None:
+    """The scored set's per-person attributes (`<root>/attributes.csv`), or None: the set
+    has no such file, or it is a union (whose pids are offset from the files')."""
+    if index.name.startswith("union("):
+        return None
+    return read_attributes(index.root)
 
 
 def rank_metrics(model: nn.Module, index: ReIDIndex, params: Params, spec: InputSpec,
@@ -90,6 +101,9 @@ def _ranked(model: nn.Module, index: ReIDIndex, params: Params, spec: InputSpec,
     results = [result]
     metrics = _summary(result, ev)
     metrics["num_valid_queries"] = result.num_valid
+    attributes = index_attributes(index) if ev.attributes else None
+    if attributes is not None:
+        metrics.update(attribute_metrics(result, ids[0], attributes))
     within = (scores.query_gallery, scores.query_query, scores.gallery_gallery)
     if rr_on:
         rr = ev.rerank
@@ -145,7 +159,8 @@ def evaluate(
         spec = saved_input_spec(saved, model_stage_config(params).input)
         base, untrained_cmc = rank_metrics(untrained, index, params, spec, device,
                                            rerank=False)
-        metrics.update({f"untrained_{k}": v for k, v in base.items() if k != "num_valid_queries"})
+        metrics.update({f"untrained_{k}": v for k, v in base.items()
+                        if k != "num_valid_queries" and not k.startswith("attr_")})
     reports = Path(reports_dir)
     atomic_write_json(reports / "metrics.json", metrics)
     rows = ["rank,cmc" + (",untrained_cmc" if untrained_cmc else "")]

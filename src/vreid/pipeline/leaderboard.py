@@ -43,6 +43,7 @@ from .common import (apply_runtime, atomic_write_bytes, atomic_write_json, atomi
                      saved_input_spec)
 from .evaluate import ranked
 from .fingerprint import dataset_digest, fingerprint, tree_digest, upstream_files
+from .leaderboard_attributes import attribute_markdown, attribute_report, scored_attributes
 from .stages import resolve_config
 from .train import train_reid
 
@@ -283,6 +284,7 @@ def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str
     run_dir = Path(job.run_dir)
     per_query: dict[str, list] = {m: [] for m in METRICS}
     valid_queries: list[int] = []
+    query_pids: list[int] = []  # the person of each valid query (attribute subsets)
     per_split: list[dict[str, float]] = []
     train_seconds = inference_seconds = 0.0
     epochs_run, offset, resumed = 0, 0, None
@@ -307,6 +309,7 @@ def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str
         for m in METRICS:
             per_query[m] += values[m]
         valid_queries += (offset + np.flatnonzero(valid)).tolist()
+        query_pids += [index.query[i].pid for i in np.flatnonzero(valid)]
         offset += len(valid)
         per_split.append({m: float(np.mean(v)) for m, v in values.items()})
     memo_after = FRAME_MEMO.stats()
@@ -314,7 +317,7 @@ def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str
         "entry": job.entry, "seed": job.seed, "fingerprint": job.fingerprint,
         "metrics": {m: float(np.mean(v)) for m, v in per_query.items()},
         "per_query": per_query,  # over the valid queries (query index: valid_queries)
-        "valid_queries": valid_queries,
+        "valid_queries": valid_queries, "query_pids": query_pids,
         "train_seconds": train_seconds,  # of the call that finished training
         "epochs_run": epochs_run, "resumed_from_epoch": resumed,
         "inference_seconds": inference_seconds,  # scoring query + gallery, ranking
@@ -441,11 +444,15 @@ def leaderboard(
                        lb.bootstrap_seed, lb.target_half_width)
     report["data"] = dataclasses.asdict(getattr(p.data, lb.data))
     report["stale"] = [{"entry": e, "seed": k} for e, k in stale]
+    report["attributes"] = attribute_report(  # paper 004 table 7 (leaderboard_attributes)
+        names, seeds, records, reference, scored_attributes(getattr(p.data, lb.data),
+                                                            p.eval.attributes),
+        lb.bootstrap_samples, lb.bootstrap_seed, LEVEL)
     reports = Path(reports_dir)
     json_path, md_path, png_path = (reports / f"{report_name}.{ext}"
                                     for ext in ("json", "md", "png"))
     atomic_write_json(json_path, report)
-    atomic_write_text(md_path, leaderboard_markdown(report))
+    atomic_write_text(md_path, leaderboard_markdown(report) + attribute_markdown(report))
     atomic_write_bytes(png_path, leaderboard_png(report))
     keys = [(j.entry, j.seed) for j in jobs]
     return LeaderboardOutput(report, json_path, md_path, png_path,

@@ -45,7 +45,7 @@ MARS_NAME = re.compile(r"^(\d{4}|00-1)C([1-6])T(\d{4})F(\d{3})\.jpg$")
 
 def test_mars_layout(mars):
     root, counts = mars
-    assert sorted(p.name for p in root.iterdir()) == ["bbox_test", "bbox_train", "info"]
+    assert sorted(p.name for p in root.iterdir()) == ["attributes.csv", "bbox_test", "bbox_train", "info"]
     pid_sets = {}
     for split, folder in (("train", "bbox_train"), ("test", "bbox_test")):
         names = (root / "info" / f"{split}_name.txt").read_text().splitlines()

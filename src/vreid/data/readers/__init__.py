@@ -6,6 +6,9 @@
 camids are 0-based, frames are in temporal order. A broken or partial copy
 raises `DatasetFormatError` naming the offending file.
 
+`read_attributes(root)` reads a dataset's optional per-person attribute file
+(`attributes.py`: `<root>/attributes.csv`; None when absent).
+
 Registered names: mars, duke-video, ilids-vid, prid2011, market1501, lip, egoreid, union
 (for `union`, `root` is a list of `(name, root)` or `(name, root, options)`).
 """
@@ -36,6 +39,7 @@ from vreid.data.readers import (  # noqa: E402  (after DATASETS exists)
     prid2011,
     union,
 )
+from vreid.data.readers.attributes import PersonAttributes, read_attributes  # noqa: E402
 from vreid.data.readers.duke_video import read_duke_video  # noqa: E402
 from vreid.data.readers.egoreid import read_egoreid  # noqa: E402
 from vreid.data.readers.ilids_vid import read_ilids_vid  # noqa: E402
@@ -56,4 +60,6 @@ __all__ = [
     "read_market1501",
     "read_lip",
     "read_union",
+    "read_attributes",
+    "PersonAttributes",
 ]

@@ -18,6 +18,8 @@ __all__ = [
     "clothing_palette",
     "sample_identity",
     "jitter_identity",
+    "ACCESSORIES",
+    "identity_attributes",
 ]
 
 Color = tuple[int, int, int]
@@ -118,6 +120,17 @@ class Identity:
     phone: bool = False
     height_scale: float = 1.0
     width_scale: float = 1.0
+
+
+# the accessories an identity may carry (Difficulty.accessory_rate), in draw order
+ACCESSORIES = ("hat", "sunglasses", "scarf", "coat", "backpack", "handbag", "phone")
+
+
+def identity_attributes(identity: Identity) -> dict[str, bool]:
+    """Which accessories the identity carries (a colour or True: carried). Reads the drawn
+    identity only: no random draw."""
+    # colour fields are None when not carried; sunglasses / phone are booleans
+    return {name: getattr(identity, name) not in (None, False) for name in ACCESSORIES}
 
 
 def _pick(rng: np.random.Generator, seq):

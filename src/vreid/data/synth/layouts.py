@@ -5,6 +5,9 @@ into place only when everything was written, replacing an older copy; a failed r
 leaves the previous output untouched.  Output is byte-identical for the same seed
 and configs (fixed JPEG quality, fixed .mat header).
 
+The MARS layout also gets `attributes.csv` (the accessories each identity was drawn
+with; `vreid.data.readers.attributes` describes the format), which real MARS lacks.
+
 Files carry the dtypes and shapes of the public ones, not only their values: MARS's
 .mat arrays are integers (``track_*_info`` N x 4 int32, ``query_IDX`` a 1 x Q int32 row),
 because code written against the real files indexes with them directly
@@ -28,7 +31,10 @@ import numpy as np
 import scipy.io
 from PIL import Image
 
-from .appearance import Identity, jitter_identity, sample_identity
+from vreid.atomic import atomic_write_text
+from vreid.data.readers.attributes import ATTRIBUTES_FILE, format_attributes
+
+from .appearance import ACCESSORIES, Identity, identity_attributes, jitter_identity, sample_identity
 from .camera import CameraStyle, render_frame, sample_camera_style, sample_nuisance
 from .config import Difficulty, ImageSetConfig, ParsingSetConfig, RenderConfig, VideoSetConfig
 from .render import VIEWS, Placement
@@ -224,7 +230,17 @@ def write_mars(root: str | os.PathLike, video: VideoSetConfig = VideoSetConfig()
                 result[split].update(query=len(query), gallery=len(rows) - len(query),
                                      distractor_tracklets=sum(1 for r_ in rows if r_[2] == 0),
                                      junk_tracklets=sum(1 for r_ in rows if r_[2] == -1))
+        write_attributes(tmp, {pid: ident_of(pid) for pid in train_pids + test_pids})
     return result
+
+
+def write_attributes(root: Path, identities: dict[int, Identity]) -> None:
+    """`root`/attributes.csv: the accessories each identity was drawn with
+    (`vreid.data.readers.attributes` reads it). Only reads the identities: no draw, so
+    the frames are the same with or without this file."""
+    text = format_attributes(ACCESSORIES, {pid: identity_attributes(ident)
+                                           for pid, ident in identities.items()})
+    atomic_write_text(root / ATTRIBUTES_FILE, text)
 
 
 def write_market1501(root: str | os.PathLike, images: ImageSetConfig = ImageSetConfig(),

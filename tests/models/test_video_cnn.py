@@ -113,3 +113,20 @@ def test_no_cosam_ignores_the_input_sizes():
     torch.manual_seed(0)
     sized = build_model("video_cnn", **COSAM_TINY, cosam_after=[])
     assert not sized.backbone.inserts and list(plain.state_dict()) == list(sized.state_dict())
+
+
+def test_attention_weights_are_a_training_output_that_the_erasing_loss_trains():
+    from vreid.losses import build_losses
+
+    torch.manual_seed(0)
+    model = build_model("video_cnn", **TINY, temporal="attention",
+                        temporal_kwargs=TEMPORAL_CHOICES["attention"]).train()
+    outputs = model(torch.randn(2, 3, 3, 32, 16))
+    assert outputs["attention"].shape == (2, 3)
+    torch.testing.assert_close(outputs["attention"].sum(dim=1), torch.ones(2))
+    erased = torch.tensor([[True, False, False], [False, False, True]])
+    loss = build_losses([{"name": "erasing_attention"}])(outputs, {"erased": erased})["total"]
+    loss.backward()
+    assert model.temporal.temporal.weight.grad.abs().sum() > 0  # eq. 12 reaches the scores
+    plain = build_model("video_cnn", **TINY, temporal="avg").train()
+    assert "attention" not in plain(torch.randn(2, 3, 3, 32, 16))

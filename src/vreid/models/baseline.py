@@ -25,7 +25,10 @@ class FrameCNNVideoModel(nn.Module):
     """Clip batches [B, T, C, H, W]; a dict of outputs in training, the embedding in eval.
 
     An image batch is the T=1 case, so image pretraining and video training share it.
-    `temporal` takes the backbone's maps [B, C, T', h, w] to one vector per clip.
+    `temporal` takes the backbone's maps [B, C, T', h, w] to one vector per clip; an
+    aggregator with frame weights (`attend(maps) -> (vector, weights [B, T'])`, the
+    temporal attention) adds them to the training outputs as `attention` (the input of
+    paper 001's erasing-attention loss, eq. 12).
     """
 
     def __init__(self, backbone: ClipBackbone, temporal: nn.Module, num_classes: int,
@@ -39,8 +42,13 @@ class FrameCNNVideoModel(nn.Module):
     def forward(self, clips: torch.Tensor) -> Any:
         if clips.dim() != 5:
             raise ValueError(f"expected clips [B, T, C, H, W], got shape {tuple(clips.shape)}")
-        outputs = self.head(self.temporal(self.backbone(clips)))
-        return outputs if self.training else outputs["embedding"]
+        maps = self.backbone(clips)
+        attend = getattr(self.temporal, "attend", None)
+        if not self.training or attend is None:
+            outputs = self.head(self.temporal(maps))
+            return outputs if self.training else outputs["embedding"]
+        pooled, weights = attend(maps)
+        return {**self.head(pooled), "attention": weights}
 
 
 @MODELS.register("resnet_tap", info=ModelInfo(tiny_kwargs={"num_classes": 5, "depth": 18}))

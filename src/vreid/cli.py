@@ -193,6 +193,9 @@ def leaderboard(
     seeds: list[int] = typer.Option(None, "--seeds", help="Seeds (default: leaderboard.seeds)."),
     address: str = typer.Option(None, "--address", help="Ray cluster to run the (entry, seed) "
                                 "jobs on (default: leaderboard.address; empty: sequential)."),
+    reference: str = typer.Option(None, "--reference", help="The entry the others are "
+                                  "compared to (default: leaderboard.reference; empty: the "
+                                  "first entry)."),
 ) -> None:
     """Train every leaderboard entry for each seed (finished runs with an unchanged
     fingerprint are reused), score them on leaderboard.data, and write
@@ -202,7 +205,7 @@ def leaderboard(
 
     p = _params(params)
     out = _run_stage(run_leaderboard, p, entries or None, seeds or None, address,
-                     pipeline_key(params))
+                     pipeline_key(params), reference=reference)
     typer.echo(out.md_path.read_text())
     console.print(f"[green]{len(out.trained)} run(s) trained, {len(out.reused)} reused[/] -> "
                   f"{out.md_path}, {out.json_path}, {out.png_path}")

@@ -54,7 +54,7 @@ def test_paper_001_and_004_profiles_state_the_papers_recipes():
     assert (t.warmup_epochs, t.warmup_factor, t.milestones, t.gamma) == (10, 0.1, (40, 70), 0.1)
     terms = {term.name: (term.weight, term.kwargs) for term in t.losses}
     assert terms == {"cross_entropy": (1.0, {"label_smoothing": 0.1}),
-                     "ranked_list": (1.0, {"alpha": 2.0, "margin": 1.3}),
+                     "ranked_list": (1.0, {"alpha": 2.0, "margin": 1.3, "normalize": True}),
                      "center": (5e-5, {}), "erasing_attention": (1.0, {})}
 
     p004 = load_params(ROOT / "configs/paper004_se_cosam.yaml").stages["train_video"]

@@ -330,3 +330,35 @@ def test_paper_profiles_reference_one_of_their_entries(profile):
     params = load_params(REPO / "configs" / profile)
     names = [e.name for e in load_entries(params, params.leaderboard.entries)]
     assert names and params.leaderboard.reference in names
+
+
+# the committed p001 / p004 recipes at the tiny data's size: 2 frames of 32x16 (ResNet-18,
+# last stride 1: 2x1 maps after layer3 / layer4), one iteration
+TINY_OVERRIDES = {"input.height": 32, "input.width": 16, "input.clip_len": 2,
+                  "train.epochs": 1, "train.iters_per_epoch": 1, "train.ids_per_batch": 3,
+                  "train.instances_per_id": 2, "train.warmup_epochs": 0,
+                  "train.milestones": [1]}
+
+
+def test_paper_recipes_train_and_score_on_the_tiny_data(board):
+    """Paper 001's four losses (the erasing-attention loss reads the per-frame erasing's
+    `erased` labels and the attention output) and paper 004's COSAM (built for N = 2 and
+    the test clips' size) run through the trainer and the scoring."""
+    p, folder, trained, _, tmp_path = board
+    p001 = yaml.safe_load((REPO / "configs/leaderboard/p001_ibn_ta.yaml").read_text())
+    p004 = yaml.safe_load((REPO / "configs/leaderboard/p004_t4_se_avg_cosam45.yaml").read_text())
+    write_entry(folder, "p001.yaml", name="p001", stage=p001["stage"], overrides={
+        **TINY_OVERRIDES, "model.kwargs.temporal_kwargs.spatial_kernel": [2, 1]})
+    write_entry(folder, "p004.yaml", name="p004", stage=p004["stage"], overrides={
+        **TINY_OVERRIDES, "model.kwargs.height": 32, "model.kwargs.width": 16,
+        "model.kwargs.clip_len": 2})
+    entries = load_entries(p, [str(folder / "p00*.yaml")])
+    assert [t.name for t in entries[0].stage.train.losses] == [
+        "cross_entropy", "ranked_list", "center", "erasing_attention"]
+    out = lb.leaderboard(p, entries, seeds=[0], reference="p001",
+                         reports_dir=tmp_path / "reports")
+    assert out.trained == [("p001", 0), ("p004", 0)]
+    assert [name for name, _, _ in trained] == ["video_cnn", "video_cnn"]
+    report = json.loads(out.json_path.read_text())
+    for row in report["entries"]:
+        assert 0 <= row["metrics"]["mAP"]["mean"] <= 1 and row["parameters"] > 0, row["name"]

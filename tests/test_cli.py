@@ -124,6 +124,23 @@ def test_leaderboard_with_a_bad_entry_is_one_readable_error(tmp_path):
     assert "bad.yaml: stage: no stage 'train_audio'" in " ".join(out.output.split())
 
 
+def test_leaderboard_reference_outside_the_entries_fails_before_any_run(monkeypatch):
+    from vreid.tracking import stages
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("a tracking run was opened")
+
+    monkeypatch.setattr(stages, "_board_runs", no_run)
+    entries = ["--entries", "configs/leaderboard/p001_*.yaml"]
+    out = runner.invoke(app, ["leaderboard", *entries])  # params.yaml's reference: paper 000's
+    assert out.exit_code == 1
+    assert "leaderboard.reference: 'Ub+Lb+Fb+Gf' is not an entry" in " ".join(out.output.split())
+    out = runner.invoke(app, ["leaderboard", *entries, "--reference", "p004 ResNet + TP-avg"])
+    assert out.exit_code == 1
+    assert ("leaderboard.reference: 'p004 ResNet + TP-avg' is not an entry; entries: "
+            "['p001 ") in " ".join(out.output.split())
+
+
 def test_dvc_yaml_leaderboard_check(tmp_path):
     target = tmp_path / "dvc.yaml"
     target.write_text("stages: {}\n")

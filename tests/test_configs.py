@@ -19,9 +19,58 @@ def test_config_loads_and_its_models_build(path):
     assert reid
     for stage in reid:  # init_from files are not read: untrained weights
         model = build_model(stage.model.name, num_classes=4, **stage.model.kwargs).eval()
-        # small, but above what every trunk needs (plain Inception-V3: 75 px per side)
-        clip = torch.randn(1, 2, 3, 128, 96)
-        assert model(clip).dim() == 2
+        # small, but above what every trunk needs (plain Inception-V3: 75 px per side);
+        # a model built for its input size (COSAM, a map-sized attention kernel) runs at it
+        inp = stage.input
+        clip = (torch.randn(1, inp.clip_len, 3, inp.height, inp.width) if _input_bound(stage)
+                else torch.randn(1, 2, 3, 128, 96))
+        with torch.no_grad():
+            assert model(clip).dim() == 2
+
+
+def _input_bound(stage):
+    kwargs = stage.model.kwargs
+    return bool(kwargs.get("cosam_after") or
+                (kwargs.get("temporal_kwargs") or {}).get("spatial_kernel"))
+
+
+PAPER_PROFILES = {"paper001_ibn_attention.yaml", "paper004_se_cosam.yaml"}
+
+
+def test_paper_001_and_004_profiles_state_the_papers_recipes():
+    """Paper 001 sec. III-IV and paper 004 sec. 5-6 (the YAML comments cite the lines)."""
+    assert PAPER_PROFILES <= {p.name for p in CONFIGS}
+    p001 = load_params(ROOT / "configs/paper001_ibn_attention.yaml").stages["train_video"]
+    kw = p001.model.kwargs
+    assert (p001.model.name, kw["backbone"], kw["depth"], kw["last_stride"]) == (
+        "video_cnn", "resnet_ibn_a", 50, 1)
+    assert (kw["temporal"], kw["neck"]) == ("attention", "before_both")
+    inp = p001.input
+    assert (inp.height, inp.width, inp.clip_len, inp.pad, inp.flip) == (244, 112, 4, 10, 0.5)
+    assert inp.random_erasing.per_frame and inp.random_erasing.p > 0
+    t = p001.train
+    assert (t.optimizer, t.lr, t.epochs, t.ids_per_batch, t.instances_per_id) == (
+        "adam", 3.5e-4, 120, 8, 4)
+    assert (t.warmup_epochs, t.warmup_factor, t.milestones, t.gamma) == (10, 0.1, (40, 70), 0.1)
+    terms = {term.name: (term.weight, term.kwargs) for term in t.losses}
+    assert terms == {"cross_entropy": (1.0, {"label_smoothing": 0.1}),
+                     "ranked_list": (1.0, {"alpha": 2.0, "margin": 1.3, "normalize": True}),
+                     "center": (5e-5, {}), "erasing_attention": (1.0, {})}
+
+    p004 = load_params(ROOT / "configs/paper004_se_cosam.yaml").stages["train_video"]
+    kw = p004.model.kwargs
+    assert (kw["backbone"], kw["depth"], kw["temporal"]) == ("se_resnet", 50, "avg")
+    assert kw["cosam_after"] == ["layer3", "layer4"] and kw["cosam_kwargs"]["reduced_dim"] == 256
+    inp = p004.input
+    # the COSAMs are built for the stage's input
+    assert (kw["clip_len"], kw["height"], kw["width"]) == (inp.clip_len, inp.height,
+                                                           inp.width) == (4, 256, 128)
+    t = p004.train
+    assert (t.optimizer, t.lr, t.warmup_epochs, t.ids_per_batch * t.instances_per_id) == (
+        "adam", 1e-4, 0, 32)
+    assert t.epochs * t.iters_per_epoch == 60_000 and t.milestones == (15, 30, 45)
+    assert [(term.name, term.weight) for term in t.losses] == [("cross_entropy", 1.0),
+                                                              ("triplet", 1.0)]
 
 
 ROOT = Path(__file__).resolve().parents[1]

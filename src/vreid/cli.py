@@ -193,6 +193,9 @@ def leaderboard(
     seeds: list[int] = typer.Option(None, "--seeds", help="Seeds (default: leaderboard.seeds)."),
     address: str = typer.Option(None, "--address", help="Ray cluster to run the (entry, seed) "
                                 "jobs on (default: leaderboard.address; empty: sequential)."),
+    reference: str = typer.Option(None, "--reference", help="The entry the others are "
+                                  "compared to (default: leaderboard.reference; empty: the "
+                                  "first entry)."),
     report_only: bool = typer.Option(False, "--report-only", help="Train nothing: report the "
                                      "stored results, listing those whose fingerprint changed "
                                      "as stale; fails if a run has no result."),
@@ -205,7 +208,7 @@ def leaderboard(
 
     p = _params(params)
     out = _run_stage(run_leaderboard, p, entries or None, seeds or None, address,
-                     pipeline_key(params), report_only=report_only)
+                     pipeline_key(params), reference=reference, report_only=report_only)
     typer.echo(out.md_path.read_text())
     console.print(f"[green]{len(out.trained)} run(s) trained, {len(out.reused)} reused[/] -> "
                   f"{out.md_path}, {out.json_path}, {out.png_path}")

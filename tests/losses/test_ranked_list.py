@@ -75,3 +75,20 @@ def test_registered_on_the_metric_features():
     x, y = torch.randn(6, 4), torch.tensor([0, 0, 1, 1, 2, 2])
     terms = crit({"features": x, "logits": torch.randn(6, 3)}, {"labels": y})
     assert torch.isclose(terms["ranked_list"], ranked_list_loss(x, y, margin=0.04))
+
+
+def test_normalize_scores_the_unit_sphere_where_alpha_bounds_the_distances():
+    torch.manual_seed(0)
+    features = 10 * torch.randn(6, 16)  # far apart: every negative beyond alpha = 2
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    batch = {"labels": labels}
+    unit = torch.nn.functional.normalize(features, dim=1)
+    normalized = RankedListLoss(normalize=True)({"features": features}, batch)
+    torch.testing.assert_close(normalized, ranked_list_loss(unit, labels))
+    raw = RankedListLoss()({"features": features}, batch)
+    torch.testing.assert_close(raw, ranked_list_loss(features, labels))
+    assert not torch.allclose(normalized, raw)
+    # every distance on the sphere is <= 2 = alpha: each negative is non-trivial (eq. 7)
+    neg = labels[:, None] != labels[None, :]
+    assert (torch.cdist(unit, unit)[neg] < 2.0).all()
+    assert (torch.cdist(features, features)[neg] > 2.0).all()

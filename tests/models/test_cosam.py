@@ -219,3 +219,15 @@ def test_resnet_cosam_places_and_sizes_cosam_by_its_kwargs():
         model(torch.randn(2, 4, 3, 64, 32))
     with pytest.raises(ValueError, match="cannot insert COSAM after"):
         _tiny_model(cosam_after=["Mixed_7c"])
+
+
+def test_resnet_cosam_is_video_cnn_with_paper_004_defaults():
+    model = _tiny_model().eval()
+    torch.manual_seed(0)
+    generic = build_model("video_cnn", num_classes=5, depth=18, clip_len=3, height=32,
+                          width=16, cosam_after=["layer3", "layer4"],
+                          cosam_kwargs={"reduced_dim": 8}).eval()
+    assert list(model.state_dict()) == list(generic.state_dict())
+    clips = torch.randn(2, 3, 3, 32, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(model(clips), generic(clips), rtol=0, atol=0)

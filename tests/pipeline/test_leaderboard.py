@@ -51,6 +51,73 @@ def test_every_committed_entry_loads_with_paper_figures_for_the_ablations(repo_p
 
 
 
+def test_every_claim_names_an_entry_and_no_entry_claims_itself(repo_params):
+    entries = load_entries(repo_params, repo_params.leaderboard.entries)
+    names = {e.name for e in entries}
+    for e in entries:
+        for claim in e.claims:
+            assert claim.beats in names, (e.file, claim.beats)
+            assert claim.beats != e.name and claim.source.startswith("paper "), e.file
+
+
+def _paper_entries(repo_params, prefix):
+    return [e for e in load_entries(repo_params, repo_params.leaderboard.entries)
+            if Path(e.file).name.startswith(prefix)]
+
+
+def test_paper_001_and_004_entries_cover_their_tables(repo_params):
+    p001 = {e.name: e for e in _paper_entries(repo_params, "p001_")}
+    p004 = {e.name: e for e in _paper_entries(repo_params, "p004_")}
+    assert len(p001) == 7 and len(p004) == 12 + 8 + 2
+    full = p001["p001 IBN-a + TA, all losses"]
+    kw = full.stage.model.kwargs
+    assert (kw["backbone"], kw["temporal"], kw["neck"]) == ("resnet_ibn_a", "attention",
+                                                            "before_both")
+    assert [t.name for t in full.stage.train.losses] == ["cross_entropy", "ranked_list",
+                                                          "center", "erasing_attention"]
+    assert full.stage.input.random_erasing.per_frame
+    assert {c.beats for c in full.claims} == {"p001 ResNet + TA, all losses",
+                                              "p001 IBN-a + TA, 8-frame clips",
+                                              "p001 IBN-a + TA, BNNeck before FC only"}
+    assert p001["p001 ResNet + TA, all losses"].paper is None  # table I: rank-1 only
+    assert p001["p001 IBN-a + TA, 8-frame clips"].stage.input.clip_len == 8
+    best = p004["p004 SE-ResNet + COSAM(4,5) + TP-avg"]
+    assert best.stage.model.kwargs["cosam_after"] == ["layer3", "layer4"]
+    assert (best.paper.rank1, best.paper.mAP) == (84.9, 79.9)
+    # table 3's COSAM_i after CNN block i: block 2 = layer1 ... block 5 = layer4
+    assert p004["p004 ResNet + COSAM(2) + TP-avg"].stage.model.kwargs["cosam_after"] == ["layer1"]
+    assert p004["p004 SE-ResNet + COSAM(5) + TP-avg"].stage.model.kwargs["cosam_after"] == ["layer4"]
+    for e in p004.values():  # every COSAM is built for the clips it is trained and scored on
+        kw, inp = e.stage.model.kwargs, e.stage.input
+        assert e.paper and e.paper.source.startswith("paper 004 table"), e.file
+        if kw.get("cosam_after"):
+            assert (kw["clip_len"], kw["height"], kw["width"]) == (
+                inp.clip_len, inp.height, inp.width), e.file
+
+
+@pytest.mark.parametrize("prefix", ["p001_", "p004_"])
+def test_paper_entry_models_build_and_train_a_step_with_their_losses(repo_params, prefix):
+    import torch
+
+    from vreid.losses import build_losses
+
+    for e in _paper_entries(repo_params, prefix):
+        torch.manual_seed(0)
+        inp = e.stage.input
+        model = build_model(e.stage.model.name, num_classes=3, **e.stage.model.kwargs).train()
+        criterion = build_losses(e.stage.train.losses, num_classes=3,
+                                 feature_dim=model.embedding_dim)
+        clips = torch.randn(4, inp.clip_len, 3, inp.height, inp.width)
+        batch = {"labels": torch.tensor([0, 0, 1, 1]),
+                 "erased": torch.rand(4, inp.clip_len) < 0.5}
+        losses = criterion(model(clips), batch)
+        assert set(losses) == {t.name for t in e.stage.train.losses} | {"total"}, e.file
+        losses["total"].backward()
+        assert torch.isfinite(losses["total"]), e.file
+        with torch.no_grad():
+            assert model.eval()(clips[:2]).shape == (2, model.embedding_dim), e.file
+
+
 def test_egoreid_entries_train_region_classifiers_and_switch_the_weights(repo_params):
     """Issue 12: every EgoReID entry trains one classifier per region (region CE, from the
     chain's stage), and table 4's 'without weights' rows build no weighting module, so
@@ -326,3 +393,42 @@ def test_claims_are_tested_and_report_only_trains_nothing(board):
     with pytest.raises(ConfigError, match=r"no stored result for 1 run\(s\): .*tmp/seed1/result"):
         lb.leaderboard(p, entries, reports_dir=reports, report_only=True)
     assert len(trained) == n
+
+
+@pytest.mark.parametrize("profile", ["paper001_ibn_attention.yaml", "paper004_se_cosam.yaml"])
+def test_paper_profiles_reference_one_of_their_entries(profile):
+    params = load_params(REPO / "configs" / profile)
+    names = [e.name for e in load_entries(params, params.leaderboard.entries)]
+    assert names and params.leaderboard.reference in names
+
+
+# the committed p001 / p004 recipes at the tiny data's size: 2 frames of 32x16 (ResNet-18,
+# last stride 1: 2x1 maps after layer3 / layer4), one iteration
+TINY_OVERRIDES = {"input.height": 32, "input.width": 16, "input.clip_len": 2,
+                  "train.epochs": 1, "train.iters_per_epoch": 1, "train.ids_per_batch": 3,
+                  "train.instances_per_id": 2, "train.warmup_epochs": 0,
+                  "train.milestones": [1]}
+
+
+def test_paper_recipes_train_and_score_on_the_tiny_data(board):
+    """Paper 001's four losses (the erasing-attention loss reads the per-frame erasing's
+    `erased` labels and the attention output) and paper 004's COSAM (built for N = 2 and
+    the test clips' size) run through the trainer and the scoring."""
+    p, folder, trained, _, tmp_path = board
+    p001 = yaml.safe_load((REPO / "configs/leaderboard/p001_ibn_ta.yaml").read_text())
+    p004 = yaml.safe_load((REPO / "configs/leaderboard/p004_t4_se_avg_cosam45.yaml").read_text())
+    write_entry(folder, "p001.yaml", name="p001", stage=p001["stage"], overrides={
+        **TINY_OVERRIDES, "model.kwargs.temporal_kwargs.spatial_kernel": [2, 1]})
+    write_entry(folder, "p004.yaml", name="p004", stage=p004["stage"], overrides={
+        **TINY_OVERRIDES, "model.kwargs.height": 32, "model.kwargs.width": 16,
+        "model.kwargs.clip_len": 2})
+    entries = load_entries(p, [str(folder / "p00*.yaml")])
+    assert [t.name for t in entries[0].stage.train.losses] == [
+        "cross_entropy", "ranked_list", "center", "erasing_attention"]
+    out = lb.leaderboard(p, entries, seeds=[0], reference="p001",
+                         reports_dir=tmp_path / "reports")
+    assert out.trained == [("p001", 0), ("p004", 0)]
+    assert [name for name, _, _ in trained] == ["video_cnn", "video_cnn"]
+    report = json.loads(out.json_path.read_text())
+    for row in report["entries"]:
+        assert 0 <= row["metrics"]["mAP"]["mean"] <= 1 and row["parameters"] > 0, row["name"]

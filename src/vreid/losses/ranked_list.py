@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .triplet import pairwise_euclidean
@@ -73,7 +74,12 @@ def ranked_list_loss(
 
 
 class RankedListLoss(nn.Module):
-    """`ranked_list_loss` on the metric features (pre-BNNeck, as the triplet loss)."""
+    """`ranked_list_loss` on the metric features (pre-BNNeck, as the triplet loss).
+
+    `normalize`: L2-normalise the features first (as the triplet's flag), so distances
+    lie in [0, 2], the range alpha = 2.0 and m = 1.3 bound (Wang et al. normalise their
+    embeddings; paper 001 does not say). Unnormalised BN'd 512-d features lie ~32 apart:
+    then almost no negative is non-trivial (eq. 7)."""
 
     uses = "features"
     batch_keys = ("labels",)
@@ -81,13 +87,17 @@ class RankedListLoss(nn.Module):
     needs_identity_batches = True
 
     def __init__(self, alpha: float = 2.0, margin: float = 1.3, temperature: float = 10.0,
-                 lam: float = 1.0) -> None:
+                 lam: float = 1.0, normalize: bool = False) -> None:
         super().__init__()
         if not 0 < margin < alpha:
             raise ValueError(f"ranked_list: needs 0 < margin < alpha, got margin={margin}, "
                              f"alpha={alpha}")
         self.alpha, self.margin, self.temperature, self.lam = alpha, margin, temperature, lam
+        self.normalize = normalize
 
     def forward(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, Any]) -> torch.Tensor:
-        return ranked_list_loss(outputs[self.uses], batch["labels"], self.alpha, self.margin,
+        features = outputs[self.uses]
+        if self.normalize:
+            features = F.normalize(features, dim=1)
+        return ranked_list_loss(features, batch["labels"], self.alpha, self.margin,
                                 self.temperature, self.lam)

@@ -1,4 +1,4 @@
-"""COSAM, the co-segmentation activation module of paper 004 (sec. 4), and its model.
+"""COSAM, the co-segmentation activation module of paper 004 (sec. 4), and its backbone.
 
 COSAM sits between two CNN blocks and sees the maps of the whole N-frame snippet
 ([B, C, N, h, w], the `inserts` contract of `clip_backbone`). Two steps:
@@ -18,6 +18,10 @@ refuses any other (a clear error, not a silent broadcast). The model builder mea
 the map size after each stage from the input size it is given (`height`, `width`,
 `clip_len`, the same values as the stage's `input:`). Pooling the correlations would
 lift the restriction but is not what eq. 1 and its summary conv describe.
+
+`cosam_frame_backbone` puts COSAMs after named stages of any `BACKBONES` frame trunk
+(resnet, resnet_ibn_a, se_resnet, ...); the models using it are `video_cnn`
+(`cosam_after=[...]`) and its fixed form `resnet_cosam` (baseline.py).
 """
 
 from __future__ import annotations
@@ -28,10 +32,7 @@ import torch
 from torch import nn
 
 from .backbones import BACKBONES, FrameTrunk
-from .baseline import FrameCNNVideoModel
-from .clip_backbone import FrameBackbone, fold_time, unfold_time
-from .registry import MODELS, ModelInfo
-from .temporal import TEMPORAL
+from .clip_backbone import CLIP_BACKBONES, FrameBackbone, fold_time, unfold_time
 
 NCC_EPS = 1e-4  # sec. 4.1: "a small value of eps = 1e-4 is added to the sigmas"
 _MIN_VAR = 1e-12  # keeps sqrt's gradient finite for a constant descriptor (std ~ 0)
@@ -208,31 +209,20 @@ def stage_map_sizes(trunk: FrameTrunk, height: int, width: int) -> dict[str, tup
         trunk.train(was_training)
 
 
-@MODELS.register("resnet_cosam", info=ModelInfo(
-    tiny_kwargs={"num_classes": 5, "depth": 18, "clip_len": 3, "height": 32, "width": 16,
-                 "reduced_dim": 8}))
-def build_resnet_cosam(
-    num_classes: int,
-    depth: int = 50,
-    last_stride: int = 1,
-    temporal: str = "avg",
-    cosam_after: Sequence[str] = ("layer3", "layer4"),
-    reduced_dim: int = 256,
-    clip_len: int = 4,
-    height: int = 256,
-    width: int = 128,
-    pretrained: str | None = None,
-) -> FrameCNNVideoModel:
-    """ResNet + COSAM after `cosam_after` + temporal pooling + BNNeck (paper 004, Fig. 5).
-
-    Defaults are the paper's (sec. 6.1): ResNet-50, COSAM_{4,5}, D_R = 256, N = 4 frames
-    of 256 x 128. `clip_len`, `height`, `width` must be the stage's input sizes: each
-    COSAM is built for its stage's map size and N (see the module docstring).
-    """
-    trunk = BACKBONES.get("resnet")(depth=depth, last_stride=last_stride, pretrained=pretrained)
-    inserts = cosam_inserts(trunk.stage_channels, cosam_after, num_frames=clip_len,
+def cosam_frame_backbone(name: str, after: Sequence[str], *, clip_len: int, height: int,
+                         width: int, cosam_kwargs: Mapping | None = None,
+                         **trunk_kwargs) -> FrameBackbone:
+    """The `BACKBONES` trunk `name` (built with `trunk_kwargs`) as a clip backbone with a
+    COSAM after each stage of `after` (paper 004 block 1 = "stem", blocks 2-5 =
+    "layer1".."layer4" on ResNets), each built for N = `clip_len` frames of
+    `height` x `width` (the stage's input sizes). `cosam_kwargs` go to `COSAM`."""
+    if name not in BACKBONES:
+        where = ("a clip backbone (its maps are not per-frame stages)" if name in CLIP_BACKBONES
+                 else "not a backbone")
+        raise ValueError(f"COSAM needs a 2D frame trunk, one of {BACKBONES.names()}; "
+                         f"{name!r} is {where}")
+    trunk = BACKBONES.get(name)(**trunk_kwargs)
+    inserts = cosam_inserts(trunk.stage_channels, after, num_frames=clip_len,
                             map_sizes=stage_map_sizes(trunk, height, width),
-                            reduced_dim=reduced_dim)
-    backbone = FrameBackbone(trunk, inserts)  # what build_clip_backbone("resnet") builds
-    return FrameCNNVideoModel(backbone, TEMPORAL.get(temporal)(backbone.out_channels),
-                              num_classes)
+                            **dict(cosam_kwargs or {}))
+    return FrameBackbone(trunk, inserts)

@@ -69,10 +69,16 @@ class TemporalAttention(nn.Module):
             scores = F.relu(scores)
         return scores.softmax(dim=1)
 
-    def forward(self, maps: torch.Tensor) -> torch.Tensor:
+    def attend(self, maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The pooled vector [B, C] and the weights a [B, T] it used (with their graph:
+        the erasing-attention loss, eq. 12, trains them; `FrameCNNVideoModel` returns
+        them as its `attention` output in training)."""
         a = self.weights(maps)
         if not torch.compiler.is_exporting():  # no module state written while tracing
             self.last_weights = a.detach()
         frames = maps.mean(dim=(3, 4))  # [B, C, T]: f_t, the frames' GAP vectors
         pooled = (frames * a.unsqueeze(1)).sum(dim=2)  # eq. 1: sum_t a_t f_t ...
-        return pooled / maps.shape[2] if self.divide_by_t else pooled  # ... times 1/T
+        return (pooled / maps.shape[2] if self.divide_by_t else pooled), a  # ... times 1/T
+
+    def forward(self, maps: torch.Tensor) -> torch.Tensor:
+        return self.attend(maps)[0]

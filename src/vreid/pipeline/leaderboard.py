@@ -152,6 +152,18 @@ def load_entry(p: Params, path: str | Path) -> Entry:
                  entry.paper, entry.claims)
 
 
+def reference_entry(p: Params, entries: Sequence[Entry], reference: str | None = None) -> str:
+    """The entry the others are compared to: `reference`, else `leaderboard.reference`,
+    else ("") the first entry; a ConfigError if it is not one of `entries`."""
+    reference = reference if reference is not None else p.leaderboard.reference
+    names = [e.name for e in entries]
+    reference = reference or names[0]
+    if reference not in names:
+        raise ConfigError(f"leaderboard.reference: {reference!r} is not an entry; "
+                          f"entries: {names}")
+    return reference
+
+
 def _base_stage(p: Params, entry: LeaderboardEntry, where: str) -> StageConfig:
     reid = [n for n, s in p.stages.items() if isinstance(s, StageConfig)]
     if isinstance(entry.stage, dict):
@@ -388,12 +400,7 @@ def leaderboard(
                          f"{len(seeds)} seeds)")
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"leaderboard: seeds must be distinct, got {seeds}")
-    reference = reference if reference is not None else lb.reference
-    names = [e.name for e in entries]
-    reference = reference or names[0]
-    if reference not in names:
-        raise ConfigError(f"leaderboard.reference: {reference!r} is not an entry; "
-                          f"entries: {names}")
+    reference = reference_entry(p, entries, reference)
     address = address if address is not None else lb.address
     context = run_context or (lambda entry, seed, reused: nullcontext(NullLogger()))
 

@@ -83,17 +83,20 @@ def run_evaluate(p: Params, model_path: str | Path | None = None,
 def run_leaderboard(p: Params, entries: Sequence[str] | None = None,
                     seeds: Sequence[int] | None = None, address: str | None = None,
                     key: str | None = None, tags: Mapping[str, Any] | None = None,
-                    reports_dir: str | Path = "reports", report_only: bool = False):
+                    reports_dir: str | Path = "reports", reference: str | None = None,
+                    report_only: bool = False):
     """The leaderboard in one parent run (nested under the pipeline run of `key`): one
     child run per (entry, seed), tagged with both; the report files on the parent.
-    `report_only`: no training, the stored results as they are (`leaderboard`)."""
-    from ..pipeline.leaderboard import leaderboard, load_entries
+    `reference`: the entry compared to (default: leaderboard.reference); `report_only`:
+    no training, the stored results as they are (`leaderboard`)."""
+    from ..pipeline.leaderboard import leaderboard, load_entries, reference_entry
 
     patterns = list(entries) if entries else list(p.leaderboard.entries)
     loaded = load_entries(p, patterns)  # a bad entry fails before any run is created
+    reference = reference_entry(p, loaded, reference)  # as does a bad reference
     return _board_runs(p, "leaderboard", key, tags, lambda run_context: leaderboard(
-        p, loaded, seeds, address, reports_dir, run_context=run_context,
-        report_only=report_only))
+        p, loaded, seeds, address, reports_dir, reference=reference,
+        run_context=run_context, report_only=report_only))
 
 
 def run_ablation(p: Params, variants: Sequence[str] | None = None, key: str | None = None,

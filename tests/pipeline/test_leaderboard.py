@@ -14,6 +14,7 @@ from vreid.pipeline import leaderboard as lb
 from vreid.pipeline.leaderboard import load_entries, load_entry, model_identity
 
 REPO = Path(__file__).resolve().parents[2]
+COMMITTED = ["configs/leaderboard/*.yaml"]  # every committed entry (the default board is fewer)
 # a tiny full stage (the tiny params' sizes): trains in well under a second
 TINY_STAGE = {"data": "video", "model": {"name": "resnet_tap", "kwargs": {"depth": 18}},
               "input": {"height": 32, "width": 16, "clip_len": 2},
@@ -52,7 +53,7 @@ def test_every_committed_entry_loads_with_paper_figures_for_the_ablations(repo_p
 
 
 def test_every_claim_names_an_entry_and_no_entry_claims_itself(repo_params):
-    entries = load_entries(repo_params, repo_params.leaderboard.entries)
+    entries = load_entries(repo_params, COMMITTED)
     names = {e.name for e in entries}
     for e in entries:
         for claim in e.claims:
@@ -61,7 +62,7 @@ def test_every_claim_names_an_entry_and_no_entry_claims_itself(repo_params):
 
 
 def _paper_entries(repo_params, prefix):
-    return [e for e in load_entries(repo_params, repo_params.leaderboard.entries)
+    return [e for e in load_entries(repo_params, COMMITTED)
             if Path(e.file).name.startswith(prefix)]
 
 

@@ -452,8 +452,8 @@ def leaderboard(
     report["data"] = dataclasses.asdict(getattr(p.data, lb.data))
     report["stale"] = [{"entry": e, "seed": k} for e, k in stale]
     report["attributes"] = attribute_report(  # paper 004 table 7 (leaderboard_attributes)
-        names, seeds, records, reference, scored_attributes(getattr(p.data, lb.data),
-                                                            p.eval.attributes),
+        [e.name for e in entries], seeds, records, reference,
+        scored_attributes(getattr(p.data, lb.data), p.eval.attributes),
         lb.bootstrap_samples, lb.bootstrap_seed, LEVEL)
     reports = Path(reports_dir)
     json_path, md_path, png_path = (reports / f"{report_name}.{ext}"

@@ -199,6 +199,9 @@ def leaderboard(
     report_only: bool = typer.Option(False, "--report-only", help="Train nothing: report the "
                                      "stored results, listing those whose fingerprint changed "
                                      "as stale; fails if a run has no result."),
+    reports: Path = typer.Option(Path("reports"), "--reports", help="Folder of the report "
+                                 "files (another board's, e.g. configs/transfer/params.yaml's, "
+                                 "apart from the default one's)."),
 ) -> None:
     """Train every leaderboard entry for each seed (finished runs with an unchanged
     fingerprint are reused), score them on leaderboard.data, and write
@@ -208,7 +211,8 @@ def leaderboard(
 
     p = _params(params)
     out = _run_stage(run_leaderboard, p, entries or None, seeds or None, address,
-                     pipeline_key(params), reference=reference, report_only=report_only)
+                     pipeline_key(params), reports_dir=reports, reference=reference,
+                     report_only=report_only)
     typer.echo(out.md_path.read_text())
     console.print(f"[green]{len(out.trained)} run(s) trained, {len(out.reused)} reused[/] -> "
                   f"{out.md_path}, {out.json_path}, {out.png_path}")

@@ -164,9 +164,12 @@ def test_fit_counts_the_clips_and_frames_it_trained_on_and_times_only_its_epochs
 def test_same_loss_history_as_before_batch_dicts():
     """A parameterless criterion: same RNG draws, same optimizer group, same numbers."""
     history = make_trainer().fit(4).history
+    # rel 1e-5: the recorded run and this one may use different torch thread counts (a
+    # pipeline test sets them), which reorders float reductions by ~3e-6 relative; a
+    # refactor that changes the maths moves these numbers by far more.
     assert [set(h) for h in history] == [set(h) for h in HISTORY_BEFORE_BATCH_DICTS]
     for got, before in zip(history, HISTORY_BEFORE_BATCH_DICTS):
-        assert got == pytest.approx(before, rel=1e-6, abs=1e-9)
+        assert got == pytest.approx(before, rel=1e-5, abs=1e-9)
 
 
 def test_deterministic_given_seed():

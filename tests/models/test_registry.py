@@ -45,3 +45,91 @@ def test_own_graphs_replace_the_default():
 def test_models_registry_refuses_an_entry_without_info():
     with pytest.raises(TypeError, match="model 'bare' must be registered with info=<ModelInfo>"):
         MODELS.register("bare", info={"tiny_kwargs": {}})
+
+
+# ------------------------------------------------- init_checkpoint (paper 001 table V)
+
+def _tap(num_classes, seed, **kwargs):
+    from vreid.models import build_model
+
+    torch.manual_seed(seed)
+    return build_model("resnet_tap", num_classes=num_classes, depth=18, **kwargs)
+
+
+@pytest.mark.parametrize("as_model_file", [True, False])
+def test_init_checkpoint_copies_matching_tensors_and_reports_the_rest(tmp_path, caplog,
+                                                                      as_model_file):
+    """Every tensor whose name and shape match comes from the file; the classifier (other
+    identity counts, as MARS -> iLIDS-VID) stays as initialised and is named in a warning."""
+    source = _tap(7, seed=0)
+    state = source.state_dict()
+    state["extra.weight"] = torch.ones(2)  # in the file only
+    path = tmp_path / "mars.pt"
+    torch.save({"model_name": "resnet_tap", "model_kwargs": {"depth": 18}, "num_classes": 7,
+                "state_dict": state} if as_model_file else state, path)
+    fresh = _tap(5, seed=1).state_dict()
+    with caplog.at_level("WARNING", logger="vreid.models.registry"):
+        started = _tap(5, seed=1, init_checkpoint=str(path)).state_dict()
+    classifier = "head.classifier.weight"
+    for key, value in started.items():
+        expected = fresh[key] if key == classifier else state[key]
+        assert torch.equal(value, expected), key
+    # a real comparison: the two seeds' initialisations differ
+    assert any(not torch.equal(fresh[k], state[k]) for k in fresh if k != classifier)
+    (record,) = [r for r in caplog.records if "init_checkpoint" in r.getMessage()]
+    message = record.getMessage()
+    assert str(path) in message and "copied 125 of 126" in message
+    assert f"shape differs (1): {classifier}: file (7, 512) vs model (5, 512)" in message
+    assert "not in the model (1): extra.weight" in message
+
+
+def test_init_from_checkpoint_returns_what_it_copied(tmp_path):
+    from vreid.models.registry import init_from_checkpoint
+
+    path = tmp_path / "same.pt"
+    torch.save(_tap(5, seed=0).state_dict(), path)
+    report = init_from_checkpoint(_tap(5, seed=1), path)
+    assert len(report.copied) == 126 and report.skipped == ()
+    partial = {k: v for k, v in torch.load(path, weights_only=True).items()
+               if not k.startswith("head.")}
+    torch.save(partial, path)
+    report = init_from_checkpoint(_tap(5, seed=1), path)
+    assert report.missing and all(k.startswith("head.") for k in report.missing)
+
+
+def test_init_checkpoint_bad_files_are_clear_errors(tmp_path):
+    cases = {
+        "garbage.pt": (lambda p: p.write_bytes(b"not a checkpoint"),
+                       "garbage.pt: not a loadable weights-only checkpoint"),
+        "list.pt": (lambda p: torch.save([torch.zeros(1)], p),
+                    "list.pt: not a model file or a state dict"),
+        "config.pt": (lambda p: torch.save({"model_name": "resnet_tap"}, p),
+                      "config.pt: not a model file or a state dict"),
+        "other.pt": (lambda p: torch.save(torch.nn.Linear(3, 2).state_dict(), p),
+                     r"init_checkpoint .*other.pt: no tensor of the file matches"),
+    }
+    for name, (write, message) in cases.items():
+        write(tmp_path / name)
+        with pytest.raises(ValueError, match=message):
+            _tap(5, seed=0, init_checkpoint=str(tmp_path / name))
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        _tap(5, seed=0, init_checkpoint=str(tmp_path / "missing.pt"))
+
+
+class _Planted:
+    """A pickle that would create a file when unpickled (weights_only must refuse it)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_init_checkpoint_loads_weights_only(tmp_path):
+    marker = tmp_path / "ran"
+    path = tmp_path / "evil.pt"
+    torch.save({"state_dict": {"head.bn.weight": torch.ones(512)}, "x": _Planted(marker)}, path)
+    with pytest.raises(ValueError, match="evil.pt: not a loadable weights-only checkpoint"):
+        _tap(5, seed=0, init_checkpoint=str(path))
+    assert not marker.exists()

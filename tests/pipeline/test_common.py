@@ -29,6 +29,25 @@ def test_saved_model_drops_init_only_kwargs_and_round_trips(tmp_path):
     assert torch.equal(model.eval()(x), loaded.eval()(x))
 
 
+def test_model_started_from_init_checkpoint_rebuilds_without_that_file(tmp_path):
+    """Paper 001 table V: a model initialised from another model file is saved without the
+    kwarg (its weights are in the state dict), so evaluation never reads the init file."""
+    from vreid.pipeline.fingerprint import file_digest, upstream_files
+
+    source = tmp_path / "mars.pt"
+    save_model(source, build_model("resnet_tap", num_classes=7, depth=18),
+               ModelConfig("resnet_tap", {"depth": 18}), 7, InputConfig())
+    kwargs = {"depth": 18, "init_checkpoint": str(source)}
+    model = build_model("resnet_tap", num_classes=3, **kwargs)
+    assert upstream_files(kwargs) == {"init_checkpoint": file_digest(source)}
+    save_model(tmp_path / "m.pt", model, ModelConfig("resnet_tap", kwargs), 3, InputConfig())
+    source.unlink()
+    loaded, state = load_model(tmp_path / "m.pt")
+    assert state["model_kwargs"] == {"depth": 18}
+    x = torch.randn(1, 2, 3, 32, 16)
+    assert torch.equal(model.eval()(x), loaded.eval()(x))
+
+
 def test_load_model_refuses_a_foreign_file(tmp_path):
     torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="other.pt: not a vreid model file"):

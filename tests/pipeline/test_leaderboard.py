@@ -433,3 +433,82 @@ def test_paper_recipes_train_and_score_on_the_tiny_data(board):
     report = json.loads(out.json_path.read_text())
     for row in report["entries"]:
         assert 0 <= row["metrics"]["mAP"]["mean"] <= 1 and row["parameters"] > 0, row["name"]
+
+
+# ------------------------------------------- paper 001 table V: transfer MARS -> small set
+
+TRANSFER = REPO / "configs" / "transfer"
+
+
+def test_model_identity_tells_an_initialised_model_from_scratch():
+    scratch = model_identity(ModelConfig("resnet_tap", {"depth": 18}))
+    started = model_identity(ModelConfig("resnet_tap", {"depth": 18, "init_checkpoint": "a.pt"}))
+    assert started != scratch  # never trained once for both (nor a builder TypeError)
+    assert started != model_identity(ModelConfig("resnet_tap", {"depth": 18,
+                                                                "init_checkpoint": "b.pt"}))
+
+
+def test_transfer_board_entries_differ_only_by_the_mars_model():
+    """configs/transfer/: the small-set board of paper 001 table V, apart from the default
+    board; its MARS stage's model file is an upstream (DVC dep, fingerprint) of one entry."""
+    from vreid.pipeline.graph import leaderboard_stage
+
+    p = load_params(TRANSFER / "params.yaml")
+    assert list(p.stages) == ["p001_mars"] and p.leaderboard.data == "ilids_vid"
+    entries = load_entries(p, p.leaderboard.entries)
+    scratch, mars = entries
+    assert p.leaderboard.reference == scratch.name and "from scratch" in scratch.name
+    assert mars.stage.model.kwargs["init_checkpoint"] == "models/p001_mars/model.pt"
+    assert dataclasses.replace(mars.stage, init_from={}, model=scratch.stage.model) == scratch.stage
+    assert [(c.beats, c.source) for c in mars.claims] == [(scratch.name, "paper 001 table V")]
+    assert "models/p001_mars/model.pt" in leaderboard_stage(p).inputs
+    # the MARS stage is p001_ibn_ta.yaml's recipe (on the MARS-layout set, data.video)
+    root = load_params(REPO / "params.yaml")
+    assert p.stages["p001_mars"] == load_entry(
+        root, REPO / "configs/leaderboard/p001_ibn_ta.yaml").stage
+    # not on the default board, nor among configs/leaderboard/ (loaded with the root table)
+    files = lb.entry_files([str(REPO / x) for x in (*root.leaderboard.entries, *COMMITTED)])
+    assert files and not any(f.is_relative_to(TRANSFER) for f in files)
+
+
+def test_transfer_board_trains_from_the_mars_model_and_tests_the_claim(board, caplog):
+    """The committed transfer entries at the tiny data's size: the MARS stage is trained,
+    the initialised entry starts from its model file (all but the classifier: other
+    identity counts), both are trained and scored on an iLIDS-VID split, the claim tested."""
+    import torch
+
+    from vreid.config import with_override
+    from vreid.engine import load_checkpoint
+    from vreid.pipeline.stages import train_stage
+
+    p, folder, trained, _, tmp_path = board
+    stage = load_params(TRANSFER / "params.yaml").stages["p001_mars"]
+    for key, value in {**TINY_OVERRIDES,
+                       "model.kwargs.temporal_kwargs.spatial_kernel": [2, 1]}.items():
+        stage = with_override(stage, key, value, new_keys=True)
+    p = dataclasses.replace(p, stages={**p.stages, "p001_mars": stage},
+                            leaderboard=dataclasses.replace(
+                                p.leaderboard, data="ilids_vid", splits=1, seeds=(0,),
+                                reference="p001 IBN-a + TA on iLIDS-VID, from scratch"))
+    train_stage(p, "p001_mars", reports_dir=None)  # models/p001_mars/model.pt (tiny MARS)
+    entries = load_entries(p, [str(TRANSFER / "p001_t5_*.yaml")])
+    with caplog.at_level("WARNING", logger="vreid.models.registry"):
+        out = lb.leaderboard(p, entries, reports_dir=tmp_path / "reports")
+    assert [name for name, _ in out.trained] == [e.name for e in entries]  # two models
+    (warning,) = [r.getMessage() for r in caplog.records if "init_checkpoint" in r.getMessage()]
+    assert "models/p001_mars/model.pt" in warning and "shape differs (1): " in warning
+    assert "classifier" in warning.split("shape differs (1): ")[1]
+    (claim,) = out.report["claims"]
+    assert (claim["entry"], claim["beats"], claim["source"]) == (
+        entries[1].name, entries[0].name, "paper 001 table V")
+    assert set(claim["verdict"].values()) <= {"reproduced", "contradicted", "inconclusive"}
+    saved = load_checkpoint(tmp_path / "runs" / entries[1].slug / "seed0" / "split0" / "model.pt")
+    assert "init_checkpoint" not in saved["model_kwargs"]
+    # the MARS model's file is in the initialised entry's fingerprint, not in scratch's
+    before = [j.fingerprint for j in lb.plan_jobs(p, entries, (0,), tmp_path / "runs")]
+    source = load_checkpoint("models/p001_mars/model.pt")
+    source["state_dict"] = {k: v + 1 if v.is_floating_point() else v
+                            for k, v in source["state_dict"].items()}
+    torch.save(source, "models/p001_mars/model.pt")
+    after = [j.fingerprint for j in lb.plan_jobs(p, entries, (0,), tmp_path / "runs")]
+    assert after[0] == before[0] and after[1] != before[1]

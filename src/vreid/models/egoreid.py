@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.regions import REGION_NAMES, region_masks_from_logits
-from ..engine.checkpoint import load_checkpoint
+from ..engine.checkpoint import load_state_dict
 from .backbones import BACKBONES
 from .frame_memo import FRAME_MEMO, module_digest, state_version
 from .parsing import build_parsing_net
@@ -56,8 +56,7 @@ def _region_indices(regions: Sequence[str]) -> list[int]:
 
 def _load_part(module: nn.Module, path: str, prefix: str, what: str) -> None:
     """Load `prefix`-ed tensors of a vreid model file into `module` (weights only)."""
-    state = load_checkpoint(path)
-    state = state.get("state_dict", state)
+    state = load_state_dict(path)
     part = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
     if not part:
         raise ValueError(f"{path}: no '{prefix}*' weights for the {what}")

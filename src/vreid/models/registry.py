@@ -3,12 +3,15 @@ metadata (`ModelInfo`), which drives the registry-wide tests and the export code
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
+from ..engine.checkpoint import load_state_dict
 from ..registry import Registry
 from .inputs import BATCH_DIM, ExportGraph, InputSpec
 
@@ -69,5 +72,75 @@ class ModelInfo:
 MODELS: Registry = Registry("model", info_type=ModelInfo)
 
 
+log = logging.getLogger(__name__)
+
+# The generic "start from a trained model" kwarg of `build_model` (every model takes it):
+# a model file our trainer wrote (models/<stage>/model.pt) or a plain state dict. Paper
+# 001 sec. III-B / IV-C3 and table V: the model trained on MARS initialises training on
+# the small sets (iLIDS-VID, PRID2011), against ImageNet initialisation. It only
+# initialises weights, so `save_model` drops it from a saved model's kwargs (the weights
+# it gave are in the state dict: rebuilding a saved model never reads this file again).
+INIT_CHECKPOINT = "init_checkpoint"
+
+
+@dataclass(frozen=True)
+class InitReport:
+    """What `init_from_checkpoint` did: tensors copied, and those skipped by name."""
+
+    path: str
+    copied: tuple[str, ...]
+    shape_mismatch: tuple[str, ...]  # "name: file (shape) vs model (shape)"
+    missing: tuple[str, ...]  # in the model, not in the file: left as initialised
+    unexpected: tuple[str, ...]  # in the file, not in the model: ignored
+
+    @property
+    def skipped(self) -> tuple[str, ...]:
+        return self.shape_mismatch + self.missing + self.unexpected
+
+
+def init_from_checkpoint(model: nn.Module, path: str | Path) -> InitReport:
+    """Copy into `model` every tensor of the file at `path` whose name AND shape match.
+
+    Paper 001 table V initialises a small-set model with the MARS model's weights; the
+    identity classifier cannot transfer (MARS has other identity counts), so a tensor
+    whose shape differs, and a name missing on either side, is skipped and reported (a
+    warning names each). A ValueError names the file when nothing matched or it is not a
+    model file / state dict (`load_state_dict`: weights_only loading, FileNotFoundError
+    when missing).
+    """
+    source = load_state_dict(path)
+    target = model.state_dict()
+    matched, mismatch = {}, []
+    for key, value in source.items():
+        if key not in target:
+            continue
+        if tuple(value.shape) == tuple(target[key].shape):
+            matched[key] = value
+        else:
+            mismatch.append(f"{key}: file {tuple(value.shape)} vs model "
+                            f"{tuple(target[key].shape)}")
+    if not matched:
+        raise ValueError(f"{INIT_CHECKPOINT} {path}: no tensor of the file matches the "
+                         f"model's by name and shape (file: {len(source)} tensors, model "
+                         f"{type(model).__name__}: {len(target)}); is it this model's file?")
+    model.load_state_dict(matched, strict=False)
+    report = InitReport(str(path), tuple(matched), tuple(mismatch),
+                        tuple(k for k in target if k not in source),
+                        tuple(k for k in source if k not in target))
+    if report.skipped:
+        parts = [f"{what} ({len(names)}): {', '.join(names)}" for what, names in (
+            ("shape differs", report.shape_mismatch), ("not in the file", report.missing),
+            ("not in the model", report.unexpected)) if names]
+        log.warning("%s %s: copied %d of %d model tensors; skipped %s", INIT_CHECKPOINT, path,
+                    len(matched), len(target), "; ".join(parts))
+    return report
+
+
 def build_model(name: str, **kwargs) -> nn.Module:
-    return MODELS.get(name)(**kwargs)
+    """Registered model `name` built with `kwargs`; `init_checkpoint` (any model): then
+    initialised from that file's matching tensors (`init_from_checkpoint`)."""
+    init = kwargs.pop(INIT_CHECKPOINT, None)
+    model = MODELS.get(name)(**kwargs)
+    if init:
+        init_from_checkpoint(model, init)
+    return model

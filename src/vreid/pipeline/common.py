@@ -18,6 +18,7 @@ from ..data.split import validation_split
 from ..engine.checkpoint import atomic_torch_save, load_checkpoint
 from ..engine.scoring import InputSpec
 from ..models import build_model
+from ..models.registry import INIT_CHECKPOINT
 from ..models.frame_memo import FRAME_MEMO
 
 
@@ -38,7 +39,11 @@ def apply_runtime(runtime: RuntimeConfig) -> None:
     FRAME_MEMO.configure(runtime.frame_memo_mb)
 
 
-INIT_ONLY_KWARGS = ("parser_checkpoint", "extractor_checkpoint", "pretrained")
+# Model kwargs naming files that only initialise weights: earlier stages' models (EgoReID's
+# parser / extractor; any model's `init_checkpoint`, paper 001 table V) and a pretrained
+# backbone. `save_model` drops them; their files' digests are in the fingerprints
+# (`fingerprint.upstream_files`).
+INIT_ONLY_KWARGS = ("parser_checkpoint", "extractor_checkpoint", "pretrained", INIT_CHECKPOINT)
 
 
 def save_model(path: str | Path, model: nn.Module, model_cfg: ModelConfig, num_classes: int,

@@ -38,6 +38,7 @@ from ..eval.bootstrap import Interval, bootstrap_draws, interval, paired_differe
 from ..eval.power import predicted_half_width, queries_needed, variance_components
 from ..models import MODELS
 from ..models.frame_memo import FRAME_MEMO
+from ..models.registry import INIT_CHECKPOINT
 from .common import (apply_runtime, atomic_write_bytes, atomic_write_json, atomic_write_text,
                      has_splits, load_model, read_configured, resolve_device,
                      saved_input_spec)
@@ -198,9 +199,13 @@ def _check_stage(p: Params, stage: StageConfig, where: str) -> None:
 def model_identity(model: ModelConfig) -> str:
     """The model name with every builder argument (defaults filled in): two configs with
     the same identity build the same model, e.g. a switch set to its default value."""
-    args = inspect.signature(MODELS.get(model.name)).bind_partial(**model.kwargs)
+    kwargs = dict(model.kwargs)
+    init = kwargs.pop(INIT_CHECKPOINT, None)  # build_model's own kwarg, not the builder's
+    args = inspect.signature(MODELS.get(model.name)).bind_partial(**kwargs)
     args.apply_defaults()
-    return json.dumps([model.name, args.arguments], sort_keys=True, default=str)
+    # a model started from a trained model's weights is another model than one from scratch
+    return json.dumps([model.name, args.arguments, *([{INIT_CHECKPOINT: init}] if init else [])],
+                      sort_keys=True, default=str)
 
 
 # ------------------------------------------------------------------------------- jobs

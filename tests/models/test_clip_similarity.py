@@ -183,3 +183,5 @@ def test_top_percent_module_projects_and_switches_variant_with_mode():
     assert scores.shape == (2, 4)
     torch.testing.assert_close(scores[1, 3], module(query[1], gallery[3]))
     assert TopPercentSimilarity(3, percent=20).train_percent == 20
+    with pytest.raises(ValueError, match="percent"):
+        TopPercentSimilarity(3, percent=20, train_percent=0)

@@ -173,10 +173,11 @@ class TopPercentSimilarity(nn.Module):
 
     def __init__(self, dim: int, percent: float = 20.0, train_percent: float | None = None) -> None:
         super().__init__()
-        top_percent_count(1, percent), top_percent_count(1, train_percent or percent)  # validate
         self.projection = nn.Linear(dim, dim)
         self.percent = percent
         self.train_percent = percent if train_percent is None else train_percent
+        for p in (self.percent, self.train_percent):
+            top_percent_count(1, p)  # refuses a percent outside (0, 100] now, not at forward
 
     def forward(self, fq: torch.Tensor, fg: torch.Tensor) -> torch.Tensor:
         """fq [..., M_q, D], fg [..., M_g, D] -> similarities [...]."""

@@ -25,6 +25,7 @@ from ..registry import Registry
 from .center import CenterLoss
 from .cross_entropy import CrossEntropyLabelSmooth, RegionCrossEntropy
 from .erasing_attention import ErasingAttentionLoss
+from .oim import OIMLoss
 from .ranked_list import RankedListLoss
 from .segmentation import PixelCrossEntropy
 from .triplet import BatchHardTriplet
@@ -37,6 +38,7 @@ LOSSES.register("region_cross_entropy")(RegionCrossEntropy)
 LOSSES.register("ranked_list")(RankedListLoss)
 LOSSES.register("center")(CenterLoss)
 LOSSES.register("erasing_attention")(ErasingAttentionLoss)
+LOSSES.register("oim")(OIMLoss)
 
 # Keys of a loss's optimizer settings: `kind` ("sgd" | "adam") gives the loss its own
 # optimizer; without it the loss's parameters join the main optimizer as their own group.
@@ -139,4 +141,5 @@ def build_losses(specs: Iterable[Any], num_classes: int | None = None,
 
 
 __all__ = ["LOSSES", "OPTIMIZER_SETTING_KEYS", "BatchHardTriplet", "CenterLoss", "CompositeLoss",
-           "CrossEntropyLabelSmooth", "ErasingAttentionLoss", "RankedListLoss", "build_losses"]
+           "CrossEntropyLabelSmooth", "ErasingAttentionLoss", "OIMLoss", "RankedListLoss",
+           "build_losses"]

@@ -140,3 +140,16 @@ def test_oim_and_cross_entropy_from_the_registry_on_the_training_output():
     assert int(oim.queue_count) == 0 and oim.lookup[[0, 1, 3]].norm(dim=1).gt(0.99).all()
     assert oim.lookup[[2, 4]].abs().sum() == 0  # only the batch's identities were written
     assert "personvlad3d" in MODELS
+
+
+@pytest.mark.parametrize("parts, aggregation", [("grid", "avg"), ("stripe", "max")])
+def test_fixed_partition_variants_export_with_onnx_runtime_parity(tmp_path, parts, aggregation):
+    """The registry-wide export test covers the learned parts; the fixed region maps
+    (built from the map size in forward) and avg / max pooling export too."""
+    from vreid.export.onnx import export_onnx, onnx_parity
+    from vreid.models.inputs import BATCH_DIM, ExportGraph
+
+    model = tiny(parts=parts, aggregation=aggregation).eval()
+    graph = ExportGraph(model, (torch.randn(2, 4, 3, 64, 32),), {"clips": {0: BATCH_DIM}})
+    path = export_onnx(graph, tmp_path / "personvlad.onnx")
+    assert max(onnx_parity(graph, path, batch_sizes=(1, 3)).values()) <= 1e-4

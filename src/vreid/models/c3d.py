@@ -8,8 +8,8 @@ max pooling with kernel size 2x2x2 (except for the first pooling layer with kern
 1x2x2)". Fig. 2's caption says "8 convolutions" (the original C3D's conv3-5 have two
 convs each); we follow the text's five layers and their filter counts (the ambiguity is
 the paper's). Each conv is conv (no bias) + BatchNorm + ReLU: the paper's C3D has no BN;
-we add it (the brief's choice; it trains from scratch on CPU sizes without Sports-1M
-weights).
+we add it (our choice: here it trains from scratch, without the Sports-1M C3D weights
+the paper starts from, sec. III-C).
 
 Pools use ceil_mode: a map of odd or unit size keeps its last position, so tiny clips of
 2-4 frames and small frames still give a non-empty pool5 (16 frames -> T' = 1, as in the

@@ -1,6 +1,7 @@
 """Models: backbones, temporal aggregators, heads and the registered methods."""
 
 from . import baseline  # noqa: F401  (registers the baseline)
+from . import c3d, personvlad  # noqa: F401  (C3D clip backbone, 3D PersonVLAD: paper 003)
 from . import cosam  # noqa: F401  (COSAM, paper 004; its models register in baseline)
 from . import egoreid, parsing  # noqa: F401  (register EgoReID and its parser)
 from . import ibn, se  # noqa: F401  (register the resnet_ibn_a and se_resnet trunks)

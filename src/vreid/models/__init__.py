@@ -3,6 +3,7 @@
 from . import baseline  # noqa: F401  (registers the baseline)
 from . import cosam  # noqa: F401  (COSAM, paper 004; its models register in baseline)
 from . import egoreid, parsing  # noqa: F401  (register EgoReID and its parser)
+from . import i3d, i3d_reid  # noqa: F401  (the "i3d" clip backbone; paper 002's models)
 from . import ibn, se  # noqa: F401  (register the resnet_ibn_a and se_resnet trunks)
 from . import temporal_max  # noqa: F401  (registers the TP-max baseline)
 from . import temporal_attention, temporal_rnn  # noqa: F401  (register TA and RNN aggregators)

@@ -20,18 +20,19 @@ and reported).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
-from ..engine.scoring import (ClipSetEncoder, MeanSetScorer, SetSimilarityPairs,
-                              TopKRefinedScorer, TrackletScoring)
 from .baseline import FrameCNNVideoModel, build_video_cnn
 from .clip_similarity import LearnedClipSimilarity, TopPercentSimilarity
 from .i3d import I3D
 from .inputs import BATCH_DIM, ExportGraph, InputSpec
 from .registry import EMBEDDING_GRAPH, MODELS, ModelInfo
+
+if TYPE_CHECKING:
+    from ..engine.scoring import TrackletScoring
 
 TINY_WIDTH = 1 / 16  # D = 64: the registry-wide tests' CPU profile
 
@@ -113,8 +114,12 @@ class I3DClipSimilarity(nn.Module):
         # sec. 3.2: "the similarity scores between all pairs of sequences in the batch"
         return {"similarity": self.similarity.score_matrix(f, f), "clip_features": f}
 
-    def tracklet_scoring(self, metric: str) -> TrackletScoring:
+    def tracklet_scoring(self, metric: str) -> "TrackletScoring":
         """Clip sets; `metric` between mean clip vectors ranks, psi re-scores the top_k."""
+        # imported here: vreid.engine.scoring imports vreid.models (a cycle at import time)
+        from ..engine.scoring import (ClipSetEncoder, MeanSetScorer, SetSimilarityPairs,
+                                      TopKRefinedScorer, TrackletScoring)
+
         costly = SetSimilarityPairs(self.similarity, self.num_clips, self.pair_batch)
         return TrackletScoring(ClipSetEncoder(),
                                TopKRefinedScorer(MeanSetScorer(metric), costly, self.top_k))

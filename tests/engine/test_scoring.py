@@ -304,3 +304,26 @@ def test_paper_002_step_two_model_scores_an_index_end_to_end(index):
     for i in range(3):
         near = torch.sort(cheap[i], stable=True).indices[:2]
         assert torch.allclose(out[i, near], 1 - psi[i, near], atol=1e-5)
+
+
+def test_top_k_recall_of_the_first_stage_leaves_out_same_camera_matches():
+    from vreid.engine.scoring import top_k_recall
+
+    cheap = torch.tensor([[0.1, 0.2, 0.9, 0.5],
+                          [0.3, 0.1, 0.2, 0.8],
+                          [0.5, 0.4, 0.3, 0.2]])
+    q_pids, g_pids = [1, 2, 7], [1, 3, 2, 1]
+    # query 0: its match (gallery 0) is 1st; query 1: match (gallery 2) 2nd; query 2: none
+    assert top_k_recall(cheap, q_pids, g_pids, 1) == 0.5
+    assert top_k_recall(cheap, q_pids, g_pids, 2) == 1.0
+    # gallery 0 shares query 0's camera: junk, so query 0's next match (gallery 3) ranks
+    # 2nd of the 3 left; query 1's match (gallery 2, another camera) stays 2nd
+    q_cams, g_cams = [0, 0, 0], [0, 1, 1, 1]
+    assert top_k_recall(cheap, q_pids, g_pids, 1, q_cams, g_cams) == 0.0
+    assert top_k_recall(cheap, q_pids, g_pids, 2, q_cams, g_cams) == 1.0
+    assert top_k_recall(cheap[:1], [1], g_pids, 1) == 1.0  # without cameras gallery 0 counts
+    assert np.isnan(top_k_recall(cheap[2:], [7], g_pids, 2))
+    with pytest.raises(ValueError, match="top_k must be >= 1"):
+        top_k_recall(cheap, q_pids, g_pids, 0)
+    with pytest.raises(ValueError, match=r"distances \(3, 4\) for 1 queries"):
+        top_k_recall(torch.zeros(3, 4), [1], [1, 2, 3, 4], 1)

@@ -153,6 +153,34 @@ class SetSimilarityPairs:
         return torch.cat(out) if out else torch.zeros(0)
 
 
+def top_k_recall(cheap: torch.Tensor, query_pids: Sequence[int], gallery_pids: Sequence[int],
+                 top_k: int, query_camids: Sequence[int] | None = None,
+                 gallery_camids: Sequence[int] | None = None) -> float:
+    """Recall@K of a first stage: the fraction of queries with a true match in the gallery
+    that have one among their `top_k` nearest by the `cheap` distances [Q, G] (the most
+    the second stage of `TopKRefinedScorer` can rank first). With camera ids, the gallery
+    items of the query's identity AND camera are left out first (the evaluation's junk).
+    NaN when no query has a match."""
+    if top_k < 1:
+        raise ValueError(f"top_k must be >= 1, got {top_k}")
+    qp, gp = torch.as_tensor(list(query_pids)), torch.as_tensor(list(gallery_pids))
+    if cheap.shape != (len(qp), len(gp)):
+        raise ValueError(f"distances {tuple(cheap.shape)} for {len(qp)} queries and "
+                         f"{len(gp)} gallery items")
+    match = qp.unsqueeze(1) == gp.unsqueeze(0)  # [Q, G]
+    keep = torch.ones_like(match)
+    if query_camids is not None and gallery_camids is not None:
+        qc, gc = torch.as_tensor(list(query_camids)), torch.as_tensor(list(gallery_camids))
+        keep = ~(match & (qc.unsqueeze(1) == gc.unsqueeze(0)))
+    d = cheap.float().masked_fill(~keep, float("inf"))
+    near = torch.sort(d, dim=1, stable=True).indices[:, :top_k]
+    hit = (match & keep).gather(1, near).any(dim=1)
+    has_match = (match & keep).any(dim=1)
+    if not has_match.any():
+        return float("nan")
+    return hit[has_match].float().mean().item()
+
+
 @dataclass(frozen=True)
 class TrackletScoring:
     encoder: Encoder

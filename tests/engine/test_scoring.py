@@ -276,13 +276,15 @@ def test_set_similarity_pairs_score_each_pair_in_chunks_as_one_minus_psi():
 
 
 def test_paper_002_step_two_model_scores_an_index_end_to_end(index):
-    """i3d_clip_similarity through score_index: clip sets, mean-vector top-2, psi."""
+    """i3d_clip_similarity through score_index: clip sets of the model's L frames,
+    mean-vector top-2, psi."""
     from vreid.engine.scoring import MeanSetScorer, evenly_spaced_clips
     from vreid.models import MODELS, build_model
 
     torch.manual_seed(0)
     model = build_model("i3d_clip_similarity",
-                        **{**MODELS.info("i3d_clip_similarity").tiny_kwargs, "top_k": 2})
+                        **{**MODELS.info("i3d_clip_similarity").tiny_kwargs, "top_k": 2,
+                           "clip_len": 2})
     sets = []
     real = ClipSetEncoder.encode
 
@@ -292,9 +294,11 @@ def test_paper_002_step_two_model_scores_an_index_end_to_end(index):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(ClipSetEncoder, "encode", recording)
-        scores = score_index(model, index, Settings(metric="cosine"), InputSpec(32, 16, 2))
+        # the stage's clip_len is M * L = 3 * 2 (training samples); scoring cuts clips of L
+        scores = score_index(model, index, Settings(metric="cosine"), InputSpec(32, 16, 6))
     q, g = sets
     assert [len(s) for s in q] == [-(-len(t.frames) // 2) for t in index.query]
+    assert model.backbone.training is False
     cheap = MeanSetScorer("cosine").distance(q, g)
     with torch.no_grad():
         psi = model.similarity.score_matrix(torch.stack([evenly_spaced_clips(s, 3) for s in q]),

@@ -171,8 +171,10 @@ def test_learned_variant_exports_the_encoder_and_g_theta():
     assert list(graphs) == [EMBEDDING_GRAPH, IMPORTANCE_GRAPH]
     assert graphs[IMPORTANCE_GRAPH].module is model.similarity.importance
     assert graphs[IMPORTANCE_GRAPH].dynamic_axes == {"pair_differences": {0: "batch"}}
+    (clips,) = graphs[EMBEDDING_GRAPH].example_inputs
+    assert clips.shape[1] == model.clip_len  # clips of L frames, as scoring encodes them
     with torch.no_grad():
-        assert graphs[EMBEDDING_GRAPH].module(*graphs[EMBEDDING_GRAPH].example_inputs).shape == (2, 64)
+        assert graphs[EMBEDDING_GRAPH].module(clips).shape == (2, 64)
 
 
 def _sets(sizes, seed):
@@ -183,7 +185,7 @@ def _sets(sizes, seed):
 def test_scoring_ranks_by_the_mean_and_rescores_the_top_k_with_psi():
     model = _step2(top_k=2, num_clips=3).eval()
     scoring = model.tracklet_scoring("cosine")
-    assert isinstance(scoring.encoder, ClipSetEncoder)
+    assert scoring.encoder == ClipSetEncoder(clip_len=1)  # the model's L, not the stage's
     assert isinstance(scoring.scorer, TopKRefinedScorer) and scoring.scorer.top_k == 2
     query, gallery = _sets([4, 1], 0), _sets([2, 5, 3, 7, 1], 1)
     d = scoring.scorer.distance(query, gallery)

@@ -58,10 +58,18 @@ class MeanClipEncoder:
 
 @dataclass(frozen=True)
 class ClipSetEncoder:
-    """A tracklet is the set of its clip embeddings: a list of [n_clips, D]."""
+    """A tracklet is the set of its clip embeddings: a list of [n_clips, D].
+
+    `clip_len` (None: the one `score_index` passes) fixes the model's own clip length:
+    paper 002's step-2 model trains on samples of M clips of L frames (its input
+    clip_len is M * L) and encodes clips of L frames.
+    """
+
+    clip_len: int | None = None
 
     def encode(self, model, tracklets, clip_len, batch_size, device, num_workers):
-        return extract_clip_sets(model, tracklets, clip_len, batch_size, device, num_workers)
+        own = clip_len if self.clip_len is None else self.clip_len
+        return extract_clip_sets(model, tracklets, own, batch_size, device, num_workers)
 
 
 @dataclass(frozen=True)

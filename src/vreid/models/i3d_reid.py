@@ -60,7 +60,9 @@ class I3DClipSimilarity(nn.Module):
 
     Eval: clips [B, L, 3, H, W] -> clip vectors f [B, D] (the gallery stores them per
     tracklet, `tracklet_scoring`). Training: each sample is M consecutive clips of
-    `clip_len` frames, [B, M * clip_len, 3, H, W]; returns {"similarity": [B, B] (psi of
+    `clip_len` = L frames, [B, M * L, 3, H, W] (the stage's input clip_len is M * L;
+    the paper samples the M clips uniformly over the sequence, sec. 3.1: a consecutive
+    M * L window is what the clip sampler gives, our approximation); returns {"similarity": [B, B] (psi of
     every pair of sequences in the batch, sec. 3.2), "clip_features": [B, M, D]}.
     """
 
@@ -121,7 +123,10 @@ class I3DClipSimilarity(nn.Module):
                                       TopKRefinedScorer, TrackletScoring)
 
         costly = SetSimilarityPairs(self.similarity, self.num_clips, self.pair_batch)
-        return TrackletScoring(ClipSetEncoder(),
+        # clips of the model's L frames, whatever the stage's input clip_len (M * L for
+        # training); under eval.frames "evenly:N" the N picked frames are cut into clips
+        # of L (N / L clips spread over the tracklet, close to the paper's uniform M clips)
+        return TrackletScoring(ClipSetEncoder(self.clip_len),
                                TopKRefinedScorer(MeanSetScorer(metric), costly, self.top_k))
 
 
@@ -131,7 +136,8 @@ def clip_similarity_graphs(model: I3DClipSimilarity, spec: InputSpec, batch: int
     graph: g_theta (eq. 1) for "learned", whose M_q * M_g sequential steps (eq. 1-3) run
     outside it; the projection for "top_percent"."""
     model.eval()
-    clips = torch.randn(batch, spec.clip_len, 3, spec.height, spec.width)
+    # clips of the model's L frames (scoring's), not the stage's M * L training samples
+    clips = torch.randn(batch, model.clip_len, 3, spec.height, spec.width)
     vectors = torch.randn(batch, model.embedding_dim)
     graphs = {EMBEDDING_GRAPH: ExportGraph(model, (clips,), {"clips": {0: BATCH_DIM}})}
     if model.aggregation == "learned":

@@ -232,3 +232,23 @@ def test_similarity_triplet_trains_step_two_end_to_end():
     values["total"].backward()
     assert torch.isfinite(values["total"])
     assert model.similarity.importance.score.weight.grad is not None
+
+
+def test_the_trainer_runs_step_two_and_leaves_the_encoder_untouched():
+    """One epoch of the project's Trainer: psi's weights move, the frozen I3D's do not."""
+    from vreid.engine import Trainer
+    from vreid.engine.schedule import warmup_multistep
+
+    model = _step2()
+    criterion = build_losses([{"name": "similarity_triplet"}])
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(trainable, lr=0.1, weight_decay=5e-4)
+    scheduler = warmup_multistep(optimizer, 0, 1.0, [], 0.1)
+    labels = torch.tensor([0, 0, 1, 1])
+    loader = [{"clips": _clips(4, 3, seed=s), "labels": labels} for s in range(2)]
+    encoder = {k: v.clone() for k, v in model.backbone.state_dict().items()}
+    scorer = {k: v.clone() for k, v in model.similarity.state_dict().items()}
+    metrics = Trainer(model, criterion, optimizer, scheduler, loader).train_epoch(0)
+    assert "loss_similarity_triplet" in metrics and "accuracy" not in metrics
+    assert all(torch.equal(model.backbone.state_dict()[k], v) for k, v in encoder.items())
+    assert any(not torch.equal(model.similarity.state_dict()[k], v) for k, v in scorer.items())

@@ -62,8 +62,9 @@ class I3DClipSimilarity(nn.Module):
     tracklet, `tracklet_scoring`). Training: each sample is M consecutive clips of
     `clip_len` = L frames, [B, M * L, 3, H, W] (the stage's input clip_len is M * L;
     the paper samples the M clips uniformly over the sequence, sec. 3.1: a consecutive
-    M * L window is what the clip sampler gives, our approximation); returns {"similarity": [B, B] (psi of
-    every pair of sequences in the batch, sec. 3.2), "clip_features": [B, M, D]}.
+    M * L window is what the clip sampler gives, our approximation); returns
+    {"similarity": [B, B] (psi of every pair of sequences in the batch, sec. 3.2),
+    "clip_features": [B, M, D]}.
     """
 
     def __init__(self, width: float = 1.0, clip_len: int = 4, num_clips: int = 8,

@@ -213,3 +213,121 @@ def test_top_k_refines_each_rows_nearest_and_keeps_the_rest_behind_in_cheap_orde
     assert torch.allclose(everything, full)  # top_k >= gallery: the costly scorer alone
     with pytest.raises(ValueError, match="top_k must be >= 1"):
         TopKRefinedScorer(MetricScorer(), costly, top_k=0).distance(a, b)
+
+
+# ------------------------------------------- clip-set pieces (paper 002's second stage)
+
+def test_evenly_spaced_clips_keep_the_ends_and_repeat_a_short_set():
+    from vreid.engine.scoring import evenly_spaced_clips
+
+    clips = torch.arange(10.0).unsqueeze(1)  # clip i = [i]
+    assert evenly_spaced_clips(clips, 4).flatten().tolist() == [0, 3, 6, 9]
+    assert evenly_spaced_clips(clips[:2], 4).flatten().tolist() == [0, 0, 1, 1]
+    assert evenly_spaced_clips(clips[:1], 3).flatten().tolist() == [0, 0, 0]
+    assert evenly_spaced_clips(clips, 1).flatten().tolist() == [5]
+
+
+def test_mean_set_scorer_is_the_metric_between_means_of_normalised_clips():
+    from vreid.engine.scoring import MeanSetScorer
+
+    torch.manual_seed(0)
+    a, b = [torch.randn(3, 4), torch.randn(1, 4)], [torch.randn(2, 4)]
+    means = lambda sets: torch.stack([(s / s.norm(dim=1, keepdim=True)).mean(0) for s in sets])
+    out = MeanSetScorer("euclidean").distance(a, b)
+    assert out.shape == (2, 1)
+    assert torch.allclose(out, compute_distance(means(a), means(b)), atol=1e-6)
+    # scale of a clip does not matter (normalised first)
+    scaled = [a[0] * torch.tensor([[1.0], [10.0], [0.1]]), a[1]]
+    assert torch.allclose(MeanSetScorer("cosine").distance(scaled, b),
+                          MeanSetScorer("cosine").distance(a, b), atol=1e-6)
+
+
+class MeanCosine(nn.Module):
+    """A set similarity: cosine of the two sets' mean clips; counts its calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(()))
+        self.calls: list[int] = []
+
+    def forward(self, fq, fg):
+        self.calls.append(len(fq))
+        return torch.cosine_similarity(fq.mean(1), fg.mean(1), dim=1) * self.scale
+
+
+def test_set_similarity_pairs_score_each_pair_in_chunks_as_one_minus_psi():
+    from vreid.engine.scoring import MeanSetScorer, SetSimilarityPairs, evenly_spaced_clips
+
+    torch.manual_seed(0)
+    a = [torch.randn(n, 4) for n in (5, 1, 3)]
+    b = [torch.randn(n, 4) for n in (2, 6)]
+    psi = MeanCosine()
+    pairs = torch.tensor([[0, 0], [1, 1], [2, 0], [2, 1], [0, 1]])
+    out = SetSimilarityPairs(psi, num_clips=2, pair_batch=2).pair_distance(a, b, pairs)
+    assert psi.calls == [2, 2, 1]
+    expected = torch.stack([1 - torch.cosine_similarity(evenly_spaced_clips(a[i], 2).mean(0),
+                                                        evenly_spaced_clips(b[j], 2).mean(0), dim=0)
+                            for i, j in pairs.tolist()])
+    assert torch.allclose(out, expected, atol=1e-6) and not out.requires_grad
+    # as the costly stage: only the top-1 of each row asks psi
+    psi.calls.clear()
+    d = TopKRefinedScorer(MeanSetScorer(), SetSimilarityPairs(psi, 2), top_k=1).distance(a, b)
+    assert d.shape == (3, 2) and psi.calls == [3]
+
+
+def test_paper_002_step_two_model_scores_an_index_end_to_end(index):
+    """i3d_clip_similarity through score_index: clip sets of the model's L frames,
+    mean-vector top-2, psi."""
+    from vreid.engine.scoring import MeanSetScorer, evenly_spaced_clips
+    from vreid.models import MODELS, build_model
+
+    torch.manual_seed(0)
+    model = build_model("i3d_clip_similarity",
+                        **{**MODELS.info("i3d_clip_similarity").tiny_kwargs, "top_k": 2,
+                           "clip_len": 2})
+    sets = []
+    real = ClipSetEncoder.encode
+
+    def recording(self, *args):
+        sets.append(real(self, *args))
+        return sets[-1]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ClipSetEncoder, "encode", recording)
+        # the stage's clip_len is M * L = 3 * 2 (training samples); scoring cuts clips of L
+        scores = score_index(model, index, Settings(metric="cosine"), InputSpec(32, 16, 6))
+    q, g = sets
+    assert [len(s) for s in q] == [-(-len(t.frames) // 2) for t in index.query]
+    assert model.backbone.training is False
+    cheap = MeanSetScorer("cosine").distance(q, g)
+    with torch.no_grad():
+        psi = model.similarity.score_matrix(torch.stack([evenly_spaced_clips(s, 3) for s in q]),
+                                            torch.stack([evenly_spaced_clips(s, 3) for s in g]))
+    out = scores.query_gallery
+    assert out.shape == (3, 5) and torch.isfinite(out).all()
+    for i in range(3):
+        near = torch.sort(cheap[i], stable=True).indices[:2]
+        assert torch.allclose(out[i, near], 1 - psi[i, near], atol=1e-5)
+
+
+def test_top_k_recall_of_the_first_stage_leaves_out_same_camera_matches():
+    from vreid.engine.scoring import top_k_recall
+
+    cheap = torch.tensor([[0.1, 0.2, 0.9, 0.5],
+                          [0.3, 0.1, 0.2, 0.8],
+                          [0.5, 0.4, 0.3, 0.2]])
+    q_pids, g_pids = [1, 2, 7], [1, 3, 2, 1]
+    # query 0: its match (gallery 0) is 1st; query 1: match (gallery 2) 2nd; query 2: none
+    assert top_k_recall(cheap, q_pids, g_pids, 1) == 0.5
+    assert top_k_recall(cheap, q_pids, g_pids, 2) == 1.0
+    # gallery 0 shares query 0's camera: junk, so query 0's next match (gallery 3) ranks
+    # 2nd of the 3 left; query 1's match (gallery 2, another camera) stays 2nd
+    q_cams, g_cams = [0, 0, 0], [0, 1, 1, 1]
+    assert top_k_recall(cheap, q_pids, g_pids, 1, q_cams, g_cams) == 0.0
+    assert top_k_recall(cheap, q_pids, g_pids, 2, q_cams, g_cams) == 1.0
+    assert top_k_recall(cheap[:1], [1], g_pids, 1) == 1.0  # without cameras gallery 0 counts
+    assert np.isnan(top_k_recall(cheap[2:], [7], g_pids, 2))
+    with pytest.raises(ValueError, match="top_k must be >= 1"):
+        top_k_recall(cheap, q_pids, g_pids, 0)
+    with pytest.raises(ValueError, match=r"distances \(3, 4\) for 1 queries"):
+        top_k_recall(torch.zeros(3, 4), [1], [1, 2, 3, 4], 1)

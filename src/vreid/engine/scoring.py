@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..data.clip_dataset import TrackletFrames
@@ -57,10 +58,18 @@ class MeanClipEncoder:
 
 @dataclass(frozen=True)
 class ClipSetEncoder:
-    """A tracklet is the set of its clip embeddings: a list of [n_clips, D]."""
+    """A tracklet is the set of its clip embeddings: a list of [n_clips, D].
+
+    `clip_len` (None: the one `score_index` passes) fixes the model's own clip length:
+    paper 002's step-2 model trains on samples of M clips of L frames (its input
+    clip_len is M * L) and encodes clips of L frames.
+    """
+
+    clip_len: int | None = None
 
     def encode(self, model, tracklets, clip_len, batch_size, device, num_workers):
-        return extract_clip_sets(model, tracklets, clip_len, batch_size, device, num_workers)
+        own = clip_len if self.clip_len is None else self.clip_len
+        return extract_clip_sets(model, tracklets, own, batch_size, device, num_workers)
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,84 @@ class TopKRefinedScorer:
         refined = self.costly.pair_distance(a, b, pairs).float().view_as(near)
         out = d - d.gather(1, near[:, -1:]) + refined.max(1, keepdim=True).values + 1.0
         return out.scatter_(1, near, refined)
+
+
+@dataclass(frozen=True)
+class MeanSetScorer:
+    """A cheap distance between clip sets: `metric` between each set's mean of its
+    L2-normalised clip vectors (paper 002 sec. 4.3 / Fig. 4: averaging the normalised
+    clip features of a sequence ranks better than unnormalised ones)."""
+
+    metric: str = "euclidean"
+
+    def means(self, sets: Sequence[torch.Tensor]) -> torch.Tensor:
+        return torch.stack([F.normalize(s.float(), dim=1).mean(0) for s in sets])
+
+    def distance(self, a: Sequence[torch.Tensor], b: Sequence[torch.Tensor]) -> torch.Tensor:
+        return compute_distance(self.means(a), self.means(b), metric=self.metric)
+
+
+def evenly_spaced_clips(clips: torch.Tensor, count: int) -> torch.Tensor:
+    """`count` of a set's clips [n, D] at evenly spaced positions (first and last
+    included), [count, D]; a set of fewer clips repeats some (paper 002 sec. 3.1 samples
+    M clips per sequence, "allowing potential overlap of the clips" when it is short)."""
+    n = clips.shape[0]
+    picks = torch.linspace(0, n - 1, count).round().long() if count > 1 else torch.tensor([n // 2])
+    return clips[picks]
+
+
+class SetSimilarity(Protocol):
+    def __call__(self, fq: torch.Tensor, fg: torch.Tensor) -> torch.Tensor:
+        """fq [P, M, D], fg [P, M, D] -> similarities [P] (larger = more alike)."""
+
+
+@dataclass(frozen=True)
+class SetSimilarityPairs:
+    """A `PairScorer` over clip sets from a learned set similarity (paper 002's psi):
+    each set cut to `num_clips` evenly spaced clips, the pairs scored `pair_batch` at a
+    time on the similarity module's device, distance = 1 - similarity."""
+
+    similarity: nn.Module
+    num_clips: int
+    pair_batch: int = 256
+
+    @torch.no_grad()
+    def pair_distance(self, a: Sequence[torch.Tensor], b: Sequence[torch.Tensor],
+                      pairs: torch.Tensor) -> torch.Tensor:
+        device = next(self.similarity.parameters()).device
+        fa = torch.stack([evenly_spaced_clips(s, self.num_clips) for s in a])
+        fb = torch.stack([evenly_spaced_clips(s, self.num_clips) for s in b])
+        out = [1.0 - self.similarity(fa[chunk[:, 0]].to(device), fb[chunk[:, 1]].to(device))
+               .float().cpu() for chunk in pairs.split(self.pair_batch)]
+        return torch.cat(out) if out else torch.zeros(0)
+
+
+def top_k_recall(cheap: torch.Tensor, query_pids: Sequence[int], gallery_pids: Sequence[int],
+                 top_k: int, query_camids: Sequence[int] | None = None,
+                 gallery_camids: Sequence[int] | None = None) -> float:
+    """Recall@K of a first stage: the fraction of queries with a true match in the gallery
+    that have one among their `top_k` nearest by the `cheap` distances [Q, G] (the most
+    the second stage of `TopKRefinedScorer` can rank first). With camera ids, the gallery
+    items of the query's identity AND camera are left out first (the evaluation's junk).
+    NaN when no query has a match."""
+    if top_k < 1:
+        raise ValueError(f"top_k must be >= 1, got {top_k}")
+    qp, gp = torch.as_tensor(list(query_pids)), torch.as_tensor(list(gallery_pids))
+    if cheap.shape != (len(qp), len(gp)):
+        raise ValueError(f"distances {tuple(cheap.shape)} for {len(qp)} queries and "
+                         f"{len(gp)} gallery items")
+    match = qp.unsqueeze(1) == gp.unsqueeze(0)  # [Q, G]
+    keep = torch.ones_like(match)
+    if query_camids is not None and gallery_camids is not None:
+        qc, gc = torch.as_tensor(list(query_camids)), torch.as_tensor(list(gallery_camids))
+        keep = ~(match & (qc.unsqueeze(1) == gc.unsqueeze(0)))
+    d = cheap.float().masked_fill(~keep, float("inf"))
+    near = torch.sort(d, dim=1, stable=True).indices[:, :top_k]
+    hit = (match & keep).gather(1, near).any(dim=1)
+    has_match = (match & keep).any(dim=1)
+    if not has_match.any():
+        return float("nan")
+    return hit[has_match].float().mean().item()
 
 
 @dataclass(frozen=True)

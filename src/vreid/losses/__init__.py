@@ -28,6 +28,7 @@ from .erasing_attention import ErasingAttentionLoss
 from .oim import OIMLoss
 from .ranked_list import RankedListLoss
 from .segmentation import PixelCrossEntropy
+from .similarity_triplet import SimilarityTriplet
 from .triplet import BatchHardTriplet
 
 LOSSES: Registry = Registry("loss")
@@ -39,6 +40,7 @@ LOSSES.register("ranked_list")(RankedListLoss)
 LOSSES.register("center")(CenterLoss)
 LOSSES.register("erasing_attention")(ErasingAttentionLoss)
 LOSSES.register("oim")(OIMLoss)
+LOSSES.register("similarity_triplet")(SimilarityTriplet)  # paper 002 step 2
 
 # Keys of a loss's optimizer settings: `kind` ("sgd" | "adam") gives the loss its own
 # optimizer; without it the loss's parameters join the main optimizer as their own group.
@@ -142,4 +144,4 @@ def build_losses(specs: Iterable[Any], num_classes: int | None = None,
 
 __all__ = ["LOSSES", "OPTIMIZER_SETTING_KEYS", "BatchHardTriplet", "CenterLoss", "CompositeLoss",
            "CrossEntropyLabelSmooth", "ErasingAttentionLoss", "OIMLoss", "RankedListLoss",
-           "build_losses"]
+           "SimilarityTriplet", "build_losses"]

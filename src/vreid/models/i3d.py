@@ -20,12 +20,13 @@ key for key. Padding is symmetric (k // 2) where TensorFlow's I3D pads "SAME".
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Mapping
 
 import torch
 from torch import nn
 
-from .clip_backbone import ClipBackbone, checked_inserts
+from .clip_backbone import CLIP_BACKBONES, ClipBackbone, checked_inserts
 
 # Inception-V1 blocks: (1x1, 3x3 reduce, 3x3, "5x5" reduce, "5x5" (a 3x3), pool proj)
 INCEPTION_CHANNELS: dict[str, tuple[int, int, int, int, int, int]] = {
@@ -180,3 +181,32 @@ def inflate_state_dict(model: I3D, state_2d: Mapping[str, torch.Tensor]
                              f"the model's {tuple(target.shape)}")
         out[key] = value.to(target.dtype).clone()
     return out
+
+
+def load_inflated(model: I3D, path: str | Path) -> None:
+    """Load a local 2D Inception-V1 state dict (torchvision GoogLeNet's keys) into `model`,
+    inflated (`inflate_state_dict`). Weights-only loading: never an arbitrary pickle, never
+    a download. A {"state_dict": ...} / {"model": ...} wrapper is unwrapped."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"pretrained 2D Inception-V1 weights not found: {path}")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    for wrapper in ("state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
+            state = state[wrapper]
+            break
+    if not isinstance(state, Mapping):
+        raise ValueError(f"{path}: not a state dict (got {type(state).__name__})")
+    model.load_state_dict(inflate_state_dict(model, state))
+
+
+@CLIP_BACKBONES.register("i3d")
+def build_i3d(inserts: Mapping[str, nn.Module] | None = None, width: float = 1.0,
+              pretrained: str | None = None) -> I3D:
+    """The `CLIP_BACKBONES` entry: I3D at `width`; `pretrained` (optional) a local 2D
+    Inception-V1 file inflated into it (I3D sec. 2.4's ImageNet bootstrapping; the
+    paper's Kinetics-pretrained I3D weights are a different file layout, not read here)."""
+    model = I3D(width=width, inserts=inserts)
+    if pretrained:
+        load_inflated(model, pretrained)
+    return model

@@ -122,7 +122,7 @@ def test_builder_finds_clip_backbones_first_and_names_both_registries(monkeypatc
     built = build_clip_backbone("toy3d", width=2, inserts={"conv2": nn.Identity()})
     assert isinstance(built, Toy3D) and built.out_channels == 4 and "conv2" in built.inserts
     with pytest.raises(KeyError, match="clip backbones: .*toy3d.*frame trunks: .*resnet"):
-        build_clip_backbone("c3d")
+        build_clip_backbone("no_such_3d")
     monkeypatch.setitem(CLIP_BACKBONES._items, "resnet", Toy3D)
     assert "resnet" in BACKBONES
     with pytest.raises(KeyError, match="both as a clip and a frame backbone"):

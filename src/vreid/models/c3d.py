@@ -25,7 +25,7 @@ from typing import Mapping
 import torch
 from torch import nn
 
-from .clip_backbone import CLIP_BACKBONES, ClipBackbone, checked_inserts
+from .clip_backbone import CLIP_BACKBONES, StagedBackbone3d, checked_inserts
 
 CHANNELS = (64, 128, 256, 256, 256)  # paper 003 sec. III-A
 
@@ -47,7 +47,7 @@ class ConvBNReLU3d(nn.Module):
         return torch.relu(self.bn(self.conv(x)))
 
 
-class C3D(ClipBackbone):
+class C3D(StagedBackbone3d):
     """Clips [B, T, C, H, W] -> maps [B, C', T', h, w]: C' = 256 * width,
     T' = T / 16 and h, w = H / 32, W / 32 (each rounded up)."""
 
@@ -79,16 +79,6 @@ class C3D(ClipBackbone):
         for _ in range(self.num_temporal_pools):  # pool2..pool5 halve time, rounding up
             t = math.ceil(t / 2)
         return t
-
-    def forward(self, clips: torch.Tensor) -> torch.Tensor:
-        if clips.dim() != 5:
-            raise ValueError(f"c3d: expected clips [B, T, C, H, W], got {tuple(clips.shape)}")
-        x = clips.transpose(1, 2)  # [B, C, T, H, W]
-        for name in self.stage_names:
-            x = getattr(self, name)(x)
-            if name in self.inserts:
-                x = self.inserts[name](x)
-        return x
 
 
 @CLIP_BACKBONES.register("c3d")

@@ -44,6 +44,24 @@ class ClipBackbone(nn.Module):
         raise NotImplementedError
 
 
+class StagedBackbone3d(ClipBackbone):
+    """A native 3D backbone: named 3D stages (`stage_names`, its child modules) applied in
+    order to [B, C, T, H, W], each followed by its insert if one is given (C3D, I3D)."""
+
+    stage_names: tuple[str, ...]
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        if clips.dim() != 5:
+            raise ValueError(f"{type(self).__name__.lower()}: expected clips [B, T, C, H, W], "
+                             f"got {tuple(clips.shape)}")
+        x = clips.transpose(1, 2)  # [B, C, T, H, W]
+        for name in self.stage_names:
+            x = getattr(self, name)(x)
+            if name in self.inserts:
+                x = self.inserts[name](x)
+        return x
+
+
 def checked_inserts(inserts: Mapping[str, nn.Module] | None,
                     stage_names: Iterable[str]) -> nn.ModuleDict:
     """`inserts` as a ModuleDict, refusing a stage name the backbone does not have."""

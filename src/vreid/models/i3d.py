@@ -26,7 +26,8 @@ from typing import Mapping
 import torch
 from torch import nn
 
-from .clip_backbone import CLIP_BACKBONES, ClipBackbone, checked_inserts
+from .backbones import read_pretrained
+from .clip_backbone import CLIP_BACKBONES, StagedBackbone3d, checked_inserts
 
 # Inception-V1 blocks: (1x1, 3x3 reduce, 3x3, "5x5" reduce, "5x5" (a 3x3), pool proj)
 INCEPTION_CHANNELS: dict[str, tuple[int, int, int, int, int, int]] = {
@@ -77,7 +78,7 @@ class Inception3d(nn.Module):
         return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
 
 
-class I3D(ClipBackbone):
+class I3D(StagedBackbone3d):
     """Clips [B, T, 3, H, W] -> maps [B, C', T', H/32, W/32] (C' = 1024 at width 1).
 
     `inserts` run after named stages (the `clip_backbone` contract).
@@ -120,14 +121,6 @@ class I3D(ClipBackbone):
         for _ in range(3):
             t = math.ceil(t / 2)
         return t
-
-    def forward(self, clips: torch.Tensor) -> torch.Tensor:
-        x = clips.transpose(1, 2)  # [B, C, T, H, W]
-        for name in self.stage_names:
-            x = getattr(self, name)(x)
-            if name in self.inserts:
-                x = self.inserts[name](x)
-        return x
 
 
 class I3DClipEncoder(nn.Module):
@@ -187,16 +180,7 @@ def load_inflated(model: I3D, path: str | Path) -> None:
     """Load a local 2D Inception-V1 state dict (torchvision GoogLeNet's keys) into `model`,
     inflated (`inflate_state_dict`). Weights-only loading: never an arbitrary pickle, never
     a download. A {"state_dict": ...} / {"model": ...} wrapper is unwrapped."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"pretrained 2D Inception-V1 weights not found: {path}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    for wrapper in ("state_dict", "model"):
-        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
-            state = state[wrapper]
-            break
-    if not isinstance(state, Mapping):
-        raise ValueError(f"{path}: not a state dict (got {type(state).__name__})")
+    state = read_pretrained(path, "pretrained 2D Inception-V1 weights")
     model.load_state_dict(inflate_state_dict(model, state))
 
 

@@ -155,8 +155,8 @@ def test_a_model_with_its_own_clip_set_scoring_runs_through_rank_and_rerank(inde
     assert rr.shape == (3, 5) and torch.isfinite(rr).all()
 
 
-def test_a_clip_set_model_under_evenly_n_gets_a_set_of_one_clip(index):
-    model = ClipSetNet()
+def scored_recording_sets(model, index, settings, spec):
+    """score_index's result and the clip sets its ClipSetEncoder produced (query, gallery)."""
     sets = []
     real = ClipSetEncoder.encode
 
@@ -166,7 +166,13 @@ def test_a_clip_set_model_under_evenly_n_gets_a_set_of_one_clip(index):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(ClipSetEncoder, "encode", recording)
-        scores = score_index(model, index, Settings(frames="evenly:4"), InputSpec(16, 8, 2))
+        scores = score_index(model, index, settings, spec)
+    return sets, scores
+
+
+def test_a_clip_set_model_under_evenly_n_gets_a_set_of_one_clip(index):
+    sets, scores = scored_recording_sets(ClipSetNet(), index, Settings(frames="evenly:4"),
+                                         InputSpec(16, 8, 2))
     assert [tuple(s.shape) for s in sets[0] + sets[1]] == [(1, 4)] * 8
     assert scores.query_gallery.shape == (3, 5) and torch.isfinite(scores.query_gallery).all()
 
@@ -285,17 +291,9 @@ def test_paper_002_step_two_model_scores_an_index_end_to_end(index):
     model = build_model("i3d_clip_similarity",
                         **{**MODELS.info("i3d_clip_similarity").tiny_kwargs, "top_k": 2,
                            "clip_len": 2})
-    sets = []
-    real = ClipSetEncoder.encode
-
-    def recording(self, *args):
-        sets.append(real(self, *args))
-        return sets[-1]
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(ClipSetEncoder, "encode", recording)
-        # the stage's clip_len is M * L = 3 * 2 (training samples); scoring cuts clips of L
-        scores = score_index(model, index, Settings(metric="cosine"), InputSpec(32, 16, 6))
+    # the stage's clip_len is M * L = 3 * 2 (training samples); scoring cuts clips of L
+    sets, scores = scored_recording_sets(model, index, Settings(metric="cosine"),
+                                         InputSpec(32, 16, 6))
     q, g = sets
     assert [len(s) for s in q] == [-(-len(t.frames) // 2) for t in index.query]
     assert model.backbone.training is False

@@ -96,7 +96,7 @@ def test_paper_001_and_004_entries_cover_their_tables(repo_params):
                 inp.clip_len, inp.height, inp.width), e.file
 
 
-@pytest.mark.parametrize("prefix", ["p001_", "p003_", "p004_"])
+@pytest.mark.parametrize("prefix", ["p001_", "p002_", "p003_", "p004_"])
 def test_paper_entry_models_build_and_train_a_step_with_their_losses(repo_params, prefix):
     import torch
 

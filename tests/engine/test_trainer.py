@@ -225,6 +225,19 @@ def test_resume_matches_uninterrupted_bit_for_bit(tmp_path, centres):
     assert_same(a, b)
 
 
+@pytest.mark.parametrize("keep_last", [1, 2])
+def test_keeps_only_the_newest_checkpoints_and_still_resumes(tmp_path, keep_last):
+    make_trainer([CheckpointHook(tmp_path, keep_last=keep_last)]).fit(3)
+    kept = sorted(p.name for p in tmp_path.glob("epoch_*.pt"))
+    assert kept == ["epoch_000.pt", "epoch_001.pt", "epoch_002.pt"][-keep_last:]
+    hook = CheckpointHook(tmp_path, keep_last=keep_last)
+    result = make_trainer([hook]).fit(4)  # resumes from the newest one kept
+    assert hook.resumed_from.name == "epoch_002.pt" and result.epochs_run == 1
+    assert len(list(tmp_path.glob("epoch_*.pt"))) == keep_last
+    with pytest.raises(ValueError, match="keep_last must be >= 1"):
+        CheckpointHook(tmp_path, keep_last=0)
+
+
 def assert_same(a, b, path="checkpoint"):
     """Exact equality of nested state (tensors compared bit for bit)."""
     if isinstance(a, torch.Tensor):

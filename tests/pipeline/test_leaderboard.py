@@ -217,6 +217,8 @@ def test_tiny_board_reports_reuses_and_resumes(board):
         lb.leaderboard(p, entries, reports_dir=reports)
     assert len(trained) == 3 and not reports.exists()
     assert (tmp_path / "runs" / "tap" / "seed1" / "result.json").is_file()
+    assert (tmp_path / "runs" / "tap" / "seed1" / "model.pt").is_file()
+    assert not (tmp_path / "runs" / "tap" / "seed1" / "checkpoints").exists()
     interrupt_at[0] = 0
 
     out = lb.leaderboard(p, entries, reports_dir=reports)  # resumes: only tmp's seeds
@@ -325,6 +327,8 @@ def test_small_set_board_trains_and_scores_each_split_and_pools_its_queries(boar
     assert [seed for _, seed, _ in trained] == [0, 0]  # one training per split
     runs = tmp_path / "runs" / "tap" / "seed0"
     assert (runs / "split0" / "model.pt").is_file() and (runs / "split1" / "model.pt").is_file()
+    # once the result is written its checkpoints go (they filled the disk, 2026-12-04)
+    assert not any(runs.rglob("epoch_*.pt")) and not (runs / "split0" / "checkpoints").exists()
     record = json.loads((runs / "result.json").read_text())
     assert record["splits"] == [0, 1] and len(record["per_split"]) == 2
     half = len(record["per_query"]["rank1"]) // 2

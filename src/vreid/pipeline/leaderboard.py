@@ -23,6 +23,7 @@ import dataclasses
 import glob
 import inspect
 import json
+import shutil
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -290,7 +291,8 @@ def stored_as_they_are(jobs: Sequence[Job]
 
 
 def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str, Any]:
-    """Train the job's stage (resuming from its checkpoints), score it, write result.json.
+    """Train the job's stage (resuming from its checkpoints), score it, write result.json,
+    then delete the run's checkpoints (model.pt stays).
 
     With `job.splits` (a small set's protocol), one training and scoring per split, in
     `run_dir/split<k>/`; the per-query values of the splits are concatenated (every split
@@ -346,6 +348,11 @@ def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str
     if job.splits:
         record.update(splits=list(job.splits), per_split=per_split)
     atomic_write_json(job.result_path, record)
+    # the result is reused by its fingerprint from now on: the epoch checkpoints (kept so an
+    # interrupted run resumes) would only fill the disk, ~130 MB per split of a small set
+    for split in job.splits or (None,):
+        shutil.rmtree((run_dir if split is None else run_dir / f"split{split}") / "checkpoints",
+                      ignore_errors=True)
     logger.log_metrics(record_metrics(record))
     return record
 

@@ -127,3 +127,20 @@ def chain_models(prepared):
     finally:
         os.chdir(cwd)
     return prepared
+
+
+class _PlantedPickle:
+    """Creates its marker file when unpickled: a weights-only load must refuse it."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.fixture
+def planted(tmp_path):
+    """(marker path, an object whose unpickling would create the marker)."""
+    marker = tmp_path / "ran"
+    return marker, _PlantedPickle(marker)

@@ -64,17 +64,10 @@ def test_i3d_pretrained_is_a_local_2d_file_inflated(tmp_path):
         build_clip_backbone("i3d", width=WIDTH, pretrained=str(path))
 
 
-class _Planted:
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
-def test_i3d_pretrained_loads_weights_only(tmp_path):
-    marker, path = tmp_path / "ran", tmp_path / "evil.pt"
-    torch.save({"conv1.conv.weight": torch.zeros(1), "x": _Planted(marker)}, path)
+def test_i3d_pretrained_loads_weights_only(tmp_path, planted):
+    marker, evil = planted
+    path = tmp_path / "evil.pt"
+    torch.save({"conv1.conv.weight": torch.zeros(1), "x": evil}, path)
     with pytest.raises(Exception, match="[Ww]eights only|weights_only|Unsupported"):
         build_clip_backbone("i3d", width=WIDTH, pretrained=str(path))
     assert not marker.exists()

@@ -116,20 +116,10 @@ def test_init_checkpoint_bad_files_are_clear_errors(tmp_path):
         _tap(5, seed=0, init_checkpoint=str(tmp_path / "missing.pt"))
 
 
-class _Planted:
-    """A pickle that would create a file when unpickled (weights_only must refuse it)."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
-def test_init_checkpoint_loads_weights_only(tmp_path):
-    marker = tmp_path / "ran"
+def test_init_checkpoint_loads_weights_only(tmp_path, planted):
+    marker, evil = planted
     path = tmp_path / "evil.pt"
-    torch.save({"state_dict": {"head.bn.weight": torch.ones(512)}, "x": _Planted(marker)}, path)
+    torch.save({"state_dict": {"head.bn.weight": torch.ones(512)}, "x": evil}, path)
     with pytest.raises(ValueError, match="evil.pt: not a loadable weights-only checkpoint"):
         _tap(5, seed=0, init_checkpoint=str(path))
     assert not marker.exists()

@@ -16,29 +16,41 @@ def atomic_torch_save(obj: Any, path: str | Path) -> None:
         torch.save(obj, tmp)
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
+def load_checkpoint(path: str | Path, what: str = "checkpoint") -> dict[str, Any]:
+    """`path` read with weights_only=True; errors name the file (`what`: what it should be)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+        raise FileNotFoundError(f"{what} not found: {path}")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt file or a pickle we refuse to run
         raise ValueError(f"{path}: not a loadable weights-only checkpoint ({exc})") from None
 
 
-def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The weights of a model file `save_model` wrote (its `state_dict`) or of a plain
-    state dict (name -> tensor), read with `load_checkpoint` (weights_only=True).
+WRAPPERS = ("state_dict", "model")  # save_model's key first; {"model": ...} of other tools
 
-    A missing file is a FileNotFoundError; a ValueError names the file when it is
-    unreadable (or a pickle weights_only refuses) or holds no tensors by name.
+
+def _is_state(obj: Any) -> bool:
+    return isinstance(obj, dict) and bool(obj) and all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items())
+
+
+def load_state_dict(path: str | Path, what: str = "model file") -> dict[str, torch.Tensor]:
+    """The weights (name -> tensor) of a model file `save_model` wrote, of a plain state
+    dict, or of another tool's file wrapping one as {"state_dict": ...} / {"model": ...};
+    a DataParallel "module." prefix on every key is dropped. Read with `load_checkpoint`
+    (weights_only=True): every other pickle is refused.
+
+    A missing file is a FileNotFoundError ("<what> not found: <path>"); a ValueError names
+    the file when it is unreadable or holds no tensors by name.
     """
-    state = load_checkpoint(path)
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not state or not all(
-            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+    state = load_checkpoint(path, what)
+    if isinstance(state, dict):
+        state = next((state[k] for k in WRAPPERS if _is_state(state.get(k))), state)
+    if not _is_state(state):
         raise ValueError(f"{path}: not a model file or a state dict (name -> tensor)")
+    if all(key.startswith("module.") for key in state):
+        state = {key.removeprefix("module."): value for key, value in state.items()}
     return state
 
 

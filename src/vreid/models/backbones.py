@@ -20,6 +20,7 @@ from torch import nn
 from torchvision.models import inception, resnet
 
 from ..data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from ..engine.checkpoint import load_state_dict
 from ..registry import Registry
 
 log = logging.getLogger(__name__)
@@ -60,25 +61,6 @@ def _key_list(keys: Sequence[str], limit: int = REPORTED_KEYS) -> str:
     return shown + (f", ... ({len(keys) - limit} more)" if len(keys) > limit else "")
 
 
-def read_pretrained(path: str | Path, what: str = "pretrained weights") -> dict:
-    """A local state dict, read weights-only (never an arbitrary pickle, never a
-    download): a {"model": ...} / {"state_dict": ...} wrapper is unwrapped and a
-    DataParallel "module." prefix on every key dropped. Errors name the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} not found: {path}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    for wrapper in ("model", "state_dict"):
-        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
-            state = state[wrapper]
-            break
-    if not isinstance(state, dict):
-        raise ValueError(f"{path}: not a state dict (got {type(state).__name__})")
-    if state and all(key.startswith("module.") for key in state):
-        state = {key.removeprefix("module."): value for key, value in state.items()}
-    return state
-
-
 def load_pretrained(module: nn.Module, path: str | Path, ignore: Sequence[str] = ()) -> None:
     """Load a local state dict (weights only, never arbitrary pickles).
 
@@ -89,7 +71,7 @@ def load_pretrained(module: nn.Module, path: str | Path, ignore: Sequence[str] =
     counts; keys starting with an `ignore` prefix (ones a builder drops on purpose, e.g.
     Inception's auxiliary head) are not reported. No match at all is an error.
     """
-    state = read_pretrained(path)
+    state = load_state_dict(path, "pretrained weights")
     missing, unexpected = module.load_state_dict(state, strict=False)
     loaded = len(state) - len(unexpected)
     if loaded == 0:

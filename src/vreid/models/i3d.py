@@ -26,7 +26,7 @@ from typing import Mapping
 import torch
 from torch import nn
 
-from .backbones import read_pretrained
+from ..engine.checkpoint import load_state_dict
 from .clip_backbone import CLIP_BACKBONES, StagedBackbone3d, checked_inserts
 
 # Inception-V1 blocks: (1x1, 3x3 reduce, 3x3, "5x5" reduce, "5x5" (a 3x3), pool proj)
@@ -180,7 +180,7 @@ def load_inflated(model: I3D, path: str | Path) -> None:
     """Load a local 2D Inception-V1 state dict (torchvision GoogLeNet's keys) into `model`,
     inflated (`inflate_state_dict`). Weights-only loading: never an arbitrary pickle, never
     a download. A {"state_dict": ...} / {"model": ...} wrapper is unwrapped."""
-    state = read_pretrained(path, "pretrained 2D Inception-V1 weights")
+    state = load_state_dict(path, "pretrained 2D Inception-V1 weights")
     model.load_state_dict(inflate_state_dict(model, state))
 
 

@@ -1,13 +1,15 @@
-"""Torch eager vs ONNX Runtime CPU throughput of the paper 001 / 004 CPU models.
+"""Torch eager vs ONNX Runtime CPU throughput of the paper 001-004 CPU models.
 
     python benchmarks/bench_models.py --quick            # 3 models, batch 1, 2 calls: a smoke run
-    python benchmarks/bench_models.py                    # every distinct p001/p004 model at 64x32
+    python benchmarks/bench_models.py                    # every distinct p001-p004 model at 64x32
     python benchmarks/bench_models.py --paper            # the same models at 256x128 input
     python benchmarks/bench_models.py --entries 'configs/leaderboard/p004_t4_*.yaml'
 
 One row per distinct model of the leaderboard entries (entries that build the same
-model, e.g. paper 001's loss ablation, are timed once), clips/s of torch eager and of
-ONNX Runtime CPU measured in the same run, and their ratio. The timing, export and
+model, e.g. paper 001's loss ablation, are timed once) and export graph (paper 002's
+step 2 has two: the I3D clip encoder, and g_theta, whose batch items are clip pairs),
+items/s (clips; clip pairs for g_theta) of torch eager and of ONNX Runtime CPU measured
+in the same run, and their ratio. The timing, export and
 parity code is vreid.export's (`benchmark_backends`, `export_onnx`, `onnx_parity`);
 random weights (speed does not depend on them). With --paper the models' size-bound
 kwargs (each COSAM's map size, the attention's map-sized kernel) are rebuilt for
@@ -25,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-DEFAULT_ENTRIES = ("configs/leaderboard/p001_*.yaml", "configs/leaderboard/p004_*.yaml")
+DEFAULT_ENTRIES = tuple(f"configs/leaderboard/p00{i}_*.yaml" for i in (1, 2, 3, 4))
 BACKENDS = ("torch_eager", "ort_cpu")
 
 
@@ -71,7 +73,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--entries", action="append", help="entry files or globs "
-                    "(default: the p001 and p004 entries)")
+                    "(default: the p001-p004 entries)")
     ap.add_argument("--paper", action="store_true", help="time at --paper-size input")
     ap.add_argument("--paper-size", default="256x128")
     ap.add_argument("--batch-sizes", default="1,8")
@@ -85,8 +87,7 @@ def main() -> None:
 
     import torch
 
-    from vreid.export import benchmark_backends, describe_machine
-    from vreid.export.onnx import export_onnx, onnx_parity
+    from vreid.export import describe_machine
     from vreid.markdown import markdown_table
     from vreid.models import MODELS, build_model
 
@@ -107,29 +108,44 @@ def main() -> None:
         for i, (names, model_name, kwargs, spec) in enumerate(models):
             torch.manual_seed(0)
             model = build_model(model_name, num_classes=100, **kwargs).eval()
-            (graph_name, graph), = MODELS.info(model_name).export_graphs(model, spec, 2).items()
-            start = time.perf_counter()
-            path = export_onnx(graph, Path(tmp) / f"{i}.onnx")
-            export_s = time.perf_counter() - start
-            parity = max(onnx_parity(graph, path, (1, 3)).values())
-            result = benchmark_backends(graph, path, batch_sizes, BACKENDS, warmup, iterations,
-                                        "cpu", args.threads)
-            metrics = result.metrics()
-            for b in batch_sizes:
-                eager = metrics.get(f"torch_eager.bs{b}.clips_per_s")
-                ort = metrics.get(f"ort_cpu.bs{b}.clips_per_s")
-                ratio = metrics.get(f"ratio.ort_cpu_vs_torch_eager.bs{b}")
-                cells.append([names[0] + (f" (+{len(names) - 1})" if len(names) > 1 else ""),
-                              f"{spec.clip_len}x{spec.height}x{spec.width}", b,
-                              "-" if eager is None else f"{eager:.1f}",
-                              "-" if ort is None else f"{ort:.1f}",
-                              "-" if ratio is None else f"{ratio:.2f}x",
-                              f"{export_s:.1f}", f"{parity:.1e}"])
-            failed = {k: v for k, v in result.status.items() if v != "ok"}
-            print(f"{names[0]}: done" + (f" ({failed})" if failed else ""), flush=True)
+            for graph_name, graph in MODELS.info(model_name).export_graphs(model, spec, 2).items():
+                cells += bench_graph(graph, Path(tmp) / f"{i}_{graph_name}.onnx", batch_sizes,
+                                     warmup, iterations, args.threads,
+                                     [names[0] + (f" (+{len(names) - 1})" if len(names) > 1
+                                                  else ""), graph_name,
+                                      "x".join(map(str, graph.example_inputs[0].shape[1:]))])
+            print(f"{names[0]}: done", flush=True)
     print()
-    print(markdown_table(["model (entries sharing it)", "clip", "batch", "eager clips/s",
-                          "ORT CPU clips/s", "ORT vs eager", "export s", "parity"], cells))
+    print(markdown_table(["model (entries sharing it)", "graph", "item", "batch",
+                          "eager items/s", "ORT CPU items/s", "ORT vs eager", "export s",
+                          "parity"], cells))
+
+
+def bench_graph(graph, path, batch_sizes, warmup, iterations, threads, label):
+    """Export one graph, check ORT parity, time both backends: a table row per batch size."""
+    from vreid.export import benchmark_backends
+    from vreid.export.onnx import export_onnx, onnx_parity
+
+    start = time.perf_counter()
+    export_onnx(graph, path)
+    export_s = time.perf_counter() - start
+    parity = max(onnx_parity(graph, path, (1, 3)).values())
+    result = benchmark_backends(graph, path, batch_sizes, BACKENDS, warmup, iterations, "cpu",
+                                threads)
+    metrics = result.metrics()
+    failed = {k: v for k, v in result.status.items() if v != "ok"}
+    if failed:
+        print(f"{label[0]} {label[1]}: {failed}", flush=True)
+    rows = []
+    for b in batch_sizes:
+        eager = metrics.get(f"torch_eager.bs{b}.clips_per_s")
+        ort = metrics.get(f"ort_cpu.bs{b}.clips_per_s")
+        ratio = metrics.get(f"ratio.ort_cpu_vs_torch_eager.bs{b}")
+        rows.append([*label, b, "-" if eager is None else f"{eager:.1f}",
+                     "-" if ort is None else f"{ort:.1f}",
+                     "-" if ratio is None else f"{ratio:.2f}x", f"{export_s:.1f}",
+                     f"{parity:.1e}"])
+    return rows
 
 
 if __name__ == "__main__":

@@ -76,6 +76,25 @@ def test_paper_001_and_004_profiles_state_the_papers_recipes():
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def test_paper_002_profile_chains_its_two_steps():
+    """Paper 002 sec. 3.2 / 4.2: step 1 trains I3D (triplet + softmax); step 2 starts from
+    that model, I3D frozen, M = 8 clips of L = 4, g_theta 1024-1024 with dropout 0.5."""
+    params = load_params(ROOT / "configs/paper002_i3d_clip_similarity.yaml")
+    step1, step2 = params.stages["train_i3d"], params.stages["train_video"]
+    assert params.model_stage == "train_video" and list(params.stages) == ["train_i3d",
+                                                                            "train_video"]
+    assert (step1.model.name, step1.input.height, step1.input.width, step1.input.clip_len) == (
+        "i3d_reid", 256, 128, 4)
+    assert [t.name for t in step1.train.losses] == ["cross_entropy", "triplet"]
+    assert step2.init_from == {"init_checkpoint": "train_i3d"}
+    kw = step2.model.kwargs
+    assert (step2.model.name, kw["num_clips"], kw["clip_len"], kw["hidden"], kw["dropout"]) == (
+        "i3d_clip_similarity", 8, 4, 1024, 0.5)
+    assert step2.input.clip_len == kw["num_clips"] * kw["clip_len"]  # M x L frames a sample
+    assert [t.name for t in step2.train.losses] == ["similarity_triplet"]
+    assert params.eval.frames == "evenly:32"
+
+
 def _egoreid_stages(path):
     return {name: s for name, s in load_params(path).stages.items()
             if isinstance(s, StageConfig) and s.model.name.startswith("egoreid")}

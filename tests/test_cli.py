@@ -149,3 +149,12 @@ def test_dvc_yaml_leaderboard_check(tmp_path):
     assert stale.exit_code == 1 and "vreid dvc-yaml --leaderboard" in stale.output
     assert runner.invoke(app, args).exit_code == 0
     assert runner.invoke(app, [*args, "--check"]).exit_code == 0
+
+
+def test_stats_of_the_parsing_set_and_an_unknown_key(in_prepared):
+    out = runner.invoke(app, ["stats", "--dataset", "parsing"])
+    assert out.exit_code == 0, out.output
+    assert "Split images" in out.output and "train" in out.output
+    bad = runner.invoke(app, ["stats", "--dataset", "nope"])
+    assert bad.exit_code == 1 and "unknown dataset 'nope'" in bad.output
+    assert "parsing" in bad.output and "video" in bad.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import traceback
 from pathlib import Path
@@ -344,17 +345,19 @@ def evaluate_metadata(
 def stats(
     params: Path = ParamsOption,
     dataset: str = typer.Option("egoreid", help="Configured dataset: a key of `data` "
-                                "(video, image, egoreid)."),
+                                "(video, image, parsing, egoreid, ilids_vid, ...)."),
 ) -> None:
     """Paper 000 table-1 style counts of a configured dataset (IDs, tracklets, cameras,
-    boxes, IDs shared between cameras, sensor metadata)."""
+    boxes, IDs shared between cameras, sensor metadata; images per split of a parsing set)."""
     from .data.statistics import dataset_statistics, format_statistics
     from .pipeline.common import read_configured
 
     p = _params(params)
     ref = getattr(p.data, dataset, None)
     if ref is None or not hasattr(ref, "name"):
-        _fail(f"unknown dataset {dataset!r}; use one of video, image, egoreid")
+        known = [f.name for f in dataclasses.fields(p.data)
+                 if hasattr(getattr(p.data, f.name), "name")]
+        _fail(f"unknown dataset {dataset!r}; use one of {', '.join(known)}")
     index = _run_stage(read_configured, ref)
     typer.echo(format_statistics(f"{ref.name} ({ref.root})", dataset_statistics(index)))
 

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from typing import Mapping
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .engine.hooks import Hook
+
+
+# what an epoch may measure besides its loss, and the short name the line prints
+MEASURED = (("accuracy", "acc"), ("pixel_acc", "pixel acc"))
+
+
+def epoch_line(epoch: int, epochs: int, metrics: Mapping[str, float]) -> str:
+    """"epoch 3/10  loss 1.234  [acc 0.812  ]lr 1.00e-03": an accuracy only where the epoch
+    measured one (the parsing stage measures none per epoch: no "acc nan")."""
+    parts = [f"epoch {epoch + 1}/{epochs}", f"loss {metrics['loss_total']:.3f}"]
+    parts += [f"{label} {metrics[key]:.3f}" for key, label in MEASURED
+              if key in metrics and math.isfinite(metrics[key])]
+    return "  ".join([*parts, f"lr {metrics['lr']:.2e}"])
 
 
 class RichProgressHook(Hook):
@@ -28,10 +42,7 @@ class RichProgressHook(Hook):
         self.progress.update(self.task, advance=1, status=f"loss {terms['total']:.3f}")
 
     def on_epoch_end(self, trainer, epoch: int, metrics: Mapping[str, float]) -> None:
-        acc = metrics.get("accuracy", float("nan"))
-        self.progress.console.log(
-            f"epoch {epoch + 1}/{self.epochs}  loss {metrics['loss_total']:.3f}  "
-            f"acc {acc:.3f}  lr {metrics['lr']:.2e}")
+        self.progress.console.log(epoch_line(epoch, self.epochs, metrics))
 
     def on_train_end(self, trainer) -> None:
         self.progress.stop()

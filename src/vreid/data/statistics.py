@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from vreid.data.index import ReIDIndex
+from vreid.data.index import ParsingIndex, ReIDIndex
 from vreid.data.sensors import SENSOR_STREAMS
 from vreid.markdown import markdown_table
 
 
-def dataset_statistics(index: ReIDIndex) -> dict:
-    """Counts over train + query + gallery of a re-ID index (pids <= 0 are not identities)."""
+def dataset_statistics(index: ReIDIndex | ParsingIndex) -> dict:
+    """Counts over train + query + gallery of a re-ID index (pids <= 0 are not identities);
+    of a parsing set (LIP layout), its image / label pairs per split."""
+    if isinstance(index, ParsingIndex):
+        return {"images": len(index.train) + len(index.val),
+                "split_images": {"train": len(index.train), "val": len(index.val)}}
     tracklets = [*index.train, *index.query, *index.gallery]
     cams = sorted({t.camid for t in tracklets})
     ids_in = {c: {t.pid for t in tracklets if t.camid == c and t.pid > 0} for c in cams}

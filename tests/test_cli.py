@@ -158,3 +158,14 @@ def test_stats_of_the_parsing_set_and_an_unknown_key(in_prepared):
     bad = runner.invoke(app, ["stats", "--dataset", "nope"])
     assert bad.exit_code == 1 and "unknown dataset 'nope'" in bad.output
     assert "parsing" in bad.output and "video" in bad.output
+
+
+@pytest.mark.parametrize("folder", ["MARS[v2]", "odd[/b]name"])
+def test_errors_print_bracketed_paths_as_they_are(tmp_path, folder):
+    """Issue 15 item 4: rich markup dropped `[v2]` from a root and raised on `[/b]`."""
+    params = tmp_path / "params.yaml"
+    root = tmp_path / folder
+    params.write_text(f"data:\n  video: {{name: mars, root: '{root}'}}\n")
+    out = runner.invoke(app, ["validate", "--params", str(params)])
+    assert out.exit_code == 1 and "Traceback" not in out.output
+    assert folder in "".join(out.output.split())  # rich may wrap the long line

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .config import ConfigError, Params, load_params
 from .data.index import DatasetFormatError
@@ -41,7 +42,7 @@ def _params(path: Path) -> Params:
 def _fail(message: str) -> None:
     if _options["debug"] and sys.exc_info()[1] is not None:
         typer.echo(traceback.format_exc(), err=True, nl=False)  # the error being handled
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code=1)
 
 
@@ -64,7 +65,7 @@ def prepare(params: Path = ParamsOption) -> None:
     p = _params(params)
     out = _run_stage(stage, p)
     for name, counts in out.counts.items():
-        console.print(f"[green]{name}[/] -> {out.root / name}: {counts}")
+        console.print(f"[green]{name}[/] -> {escape(str(out.root / name))}: {counts}")
 
 
 @app.command()
@@ -73,7 +74,7 @@ def validate(params: Path = ParamsOption, reports: Path = Path("reports")) -> No
     from .pipeline.validate import validate as stage
 
     out = _run_stage(stage, _params(params), reports)
-    console.print(f"[green]data valid[/]; report in {out.report_md}")
+    console.print(f"[green]data valid[/]; report in {escape(str(out.report_md))}")
 
 
 @app.command("train-stage")
@@ -96,7 +97,7 @@ def train_stage(name: str = typer.Argument(..., help="A stage of params.yaml's `
     t = out.timing
     line += (f"; {t['wall_s']:.1f} s, {t['clips_per_s']:.1f} clips/s, "
              f"{t['frames_per_s']:.1f} frames/s")
-    console.print(line)
+    console.print(line, markup=False)
 
 
 def _model_of(p: Params, model: Path | None) -> Path:
@@ -142,10 +143,10 @@ def dvc_yaml(params: Path = ParamsOption,
         flag = " --leaderboard" if leaderboard else ""
         if not output.is_file() or output.read_text() != text:
             _fail(f"{output} is out of date with {params}: run `vreid dvc-yaml{flag}`")
-        console.print(f"{output} is up to date")
+        console.print(f"{output} is up to date", markup=False)
         return
     atomic_write_text(output, text)
-    console.print(f"[green]{output}[/] written from {params}")
+    console.print(f"[green]{escape(str(output))}[/] written from {escape(str(params))}")
 
 
 @app.command()
@@ -168,7 +169,7 @@ def evaluate(
         line += f"   re-ranked: rank-1 {m['rr_rank1']:.1%}  mAP {m['rr_mAP']:.1%}"
     if "untrained_rank1" in m:
         line += f"   (untrained: rank-1 {m['untrained_rank1']:.1%}  mAP {m['untrained_mAP']:.1%})"
-    console.print(f"[bold green]{line}[/]")
+    console.print(line, style="bold green", markup=False)
 
 
 @app.command()
@@ -183,7 +184,7 @@ def ablate(
 
     p = _params(params)
     out = _run_stage(run_ablation, p, variant or None, pipeline_key(params))
-    console.print(out.md_path.read_text())
+    console.print(out.md_path.read_text(), markup=False)
 
 
 @app.command()
@@ -216,7 +217,7 @@ def leaderboard(
                      report_only=report_only)
     typer.echo(out.md_path.read_text())
     console.print(f"[green]{len(out.trained)} run(s) trained, {len(out.reused)} reused[/] -> "
-                  f"{out.md_path}, {out.json_path}, {out.png_path}")
+                  f"{escape(f'{out.md_path}, {out.json_path}, {out.png_path}')}")
 
 
 def _registry_call(fn, *args, **kwargs):
@@ -249,7 +250,7 @@ def compare(
     console.print(table.to_rich())
     if output:
         atomic_write_text(output, table.to_markdown())
-        console.print(f"markdown -> {output}")
+        console.print(f"markdown -> {output}", markup=False)
 
 
 @app.command()
@@ -273,9 +274,9 @@ def promote(
     d = _registry_call(stage, p, model, key=pipeline_key(params), onnx_path=onnx)
     colour = "bold green" if d.promoted else "yellow"
     verdict = "champion" if d.promoted else "not promoted"
-    console.print(f"[{colour}]{p.promote.registered_name} v{d.version}: {verdict}[/] - {d.reason}")
+    console.print(f"[{colour}]{p.promote.registered_name} v{d.version}: {escape(verdict)}[/] - {escape(str(d.reason))}")
     if onnx:
-        console.print(f"logged with {onnx}")
+        console.print(f"logged with {onnx}", markup=False)
 
 
 @app.command()
@@ -376,7 +377,7 @@ def export(
     p = _params(params)
     o = _run_stage(run_export, p, model, out, reports, pipeline_key(params))
     r = o.report
-    console.print(f"[green]export[/] -> {o.onnx_path} (opset {r['opset']}, parity max |diff| "
+    console.print(f"[green]export[/] -> {escape(str(o.onnx_path))} (opset {r['opset']}, parity max |diff| "
                   f"{r['parity_max_abs_diff']:.2g} at batch {r['parity_batch_sizes']}); "
                   f"tensorrt: {r['tensorrt']}")
 
@@ -414,15 +415,16 @@ def tune(
     try:
         out = _run_stage(run_search, p, params, address=address, resume=resume)
     except SearchInterrupted as exc:
-        console.print(f"[yellow]{exc}[/]")
+        console.print(str(exc), style="yellow", markup=False)
         raise typer.Exit(code=130)
     for row in out.trials:
         value = row.metrics.get(out.metric)
         shown = f"{value:.3f}" if isinstance(value, float) else "-"
-        console.print(f"  {row.trial_id} {row.status:5} {out.metric} {shown}  {row.config}")
+        console.print(f"  {row.trial_id} {row.status:5} {out.metric} {shown}  {row.config}",
+                      markup=False)
     console.print(f"[bold green]best {out.metric} {out.best_value:.3f}[/] -> "
-                  f"{out.best_params_path} ({'resumed' if out.restored else 'new'} search "
-                  f"{out.name})")
+                  f"{escape(str(out.best_params_path))} ({'resumed' if out.restored else 'new'} "
+                  f"search {escape(str(out.name))})")
 
 
 @app.command()

@@ -109,3 +109,17 @@ def test_saved_model_records_its_input_spec_and_old_files_fall_back(tmp_path):
     assert saved_input_spec({}, stage) == InputSpec(64, 32, 4)
     custom = {"input": {**old["input"], "mean": [0.5] * 3, "std": [0.25] * 3}}
     assert saved_input_spec(custom, stage).mean == (0.5, 0.5, 0.5)
+
+
+def test_cuda_asked_for_without_a_gpu_is_a_config_error(monkeypatch):
+    """Issue 15 item 4: `device: cuda` on a CPU machine was torch's driver traceback."""
+    import torch
+
+    from vreid.config import ConfigError
+    from vreid.pipeline.common import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="runtime.device: 'cuda' asked for, but torch finds "
+                                          "no CUDA device"):
+        resolve_device("cuda")
+    assert resolve_device("auto").type == "cpu" and resolve_device("cpu").type == "cpu"

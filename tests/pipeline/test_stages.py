@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from vreid.config import ConfigError, load_params
 from vreid.pipeline.common import load_model
@@ -71,3 +72,18 @@ def test_a_parsing_entry_takes_init_from_into_its_model_settings(tmp_path):
     second = resolve_stage(load_params(tmp_path / "p.yaml"), "second").config
     assert second.model["pretrained"] == "models/first/model.pt"
     assert second.model["backbone"] == "resnet"  # the parser's other settings are kept
+
+
+@pytest.mark.parametrize("model, message", [
+    ({"name": "resnet_tapp"}, r"stages\.baseline\.model\.name: unknown model 'resnet_tapp'; "
+                              r"registered: .*resnet_tap"),
+    ({"name": "resnet_tap", "kwargs": {"depht": 18}},
+     r"stages\.baseline\.model\.kwargs: model 'resnet_tap': .*'depht'; it takes .*depth"),
+])
+def test_a_bad_model_name_or_kwarg_fails_before_training_naming_the_key(tmp_path, model,
+                                                                        message):
+    """Issue 15 item 4: these were a KeyError / TypeError traceback from the builder."""
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({"stages": {"baseline": {"model": model}}}))
+    with pytest.raises(ConfigError, match=message):
+        resolve_stage(load_params(path), "baseline")

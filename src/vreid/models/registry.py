@@ -3,6 +3,7 @@ metadata (`ModelInfo`), which drives the registry-wide tests and the export code
 
 from __future__ import annotations
 
+import inspect
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +135,24 @@ def init_from_checkpoint(model: nn.Module, path: str | Path) -> InitReport:
         log.warning("%s %s: copied %d of %d model tensors; skipped %s", INIT_CHECKPOINT, path,
                     len(matched), len(target), "; ".join(parts))
     return report
+
+
+def model_arguments(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Every builder argument of model `name` given `kwargs` (defaults filled in; the
+    generic `init_checkpoint` left out). A ValueError for an unknown model or a kwarg the
+    builder does not take names the known models / the builder's parameters: a config's
+    typo fails before anything is trained, as one readable line."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; registered: {', '.join(MODELS.names())}")
+    signature = inspect.signature(MODELS.get(name))
+    given = {k: v for k, v in kwargs.items() if k != INIT_CHECKPOINT}
+    try:
+        bound = signature.bind_partial(**given)
+    except TypeError as exc:
+        raise ValueError(f"model {name!r}: {exc}; it takes {', '.join(signature.parameters)}"
+                         ) from None
+    bound.apply_defaults()
+    return dict(bound.arguments)
 
 
 def build_model(name: str, **kwargs) -> nn.Module:

@@ -11,7 +11,7 @@ from torch import nn
 
 # The stages import the atomic writers from here.
 from ..atomic import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: F401
-from ..config import DatasetRef, InputConfig, ModelConfig, RuntimeConfig
+from ..config import ConfigError, DatasetRef, InputConfig, ModelConfig, RuntimeConfig
 from ..data.index import ReIDIndex
 from ..data.readers import DATASETS, read_dataset
 from ..data.split import validation_split
@@ -23,9 +23,15 @@ from ..models.frame_memo import FRAME_MEMO
 
 
 def resolve_device(name: str) -> torch.device:
+    """`runtime.device`: "auto" is CUDA when present, else the CPU; asking for CUDA on a
+    machine without one is a ConfigError naming the key (not torch's driver traceback)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"runtime.device: {name!r} asked for, but torch finds no CUDA device "
+                          "here (torch.cuda.is_available() is False); use 'auto' or 'cpu'")
+    return device
 
 
 def set_threads(threads: int) -> None:

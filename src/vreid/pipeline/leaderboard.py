@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import glob
-import inspect
 import json
 import shutil
 import time
@@ -37,16 +36,15 @@ from ..config import (Claim, ConfigError, DatasetRef, LeaderboardEntry, ModelCon
 from ..engine import MetricLogger, NullLogger
 from ..eval.bootstrap import Interval, bootstrap_draws, interval, paired_difference
 from ..eval.power import predicted_half_width, queries_needed, variance_components
-from ..models import MODELS
 from ..models.frame_memo import FRAME_MEMO
-from ..models.registry import INIT_CHECKPOINT
+from ..models.registry import INIT_CHECKPOINT, model_arguments
 from .common import (apply_runtime, atomic_write_bytes, atomic_write_json, atomic_write_text,
                      has_splits, load_model, read_configured, resolve_device,
                      saved_input_spec)
 from .evaluate import ranked
 from .fingerprint import dataset_digest, fingerprint, tree_digest, upstream_files
 from .leaderboard_attributes import attribute_markdown, attribute_report, scored_attributes
-from .stages import resolve_config
+from .stages import check_model, resolve_config
 from .train import train_reid
 
 RESULT = "result.json"
@@ -188,24 +186,16 @@ def _check_stage(p: Params, stage: StageConfig, where: str) -> None:
         if source not in p.stages:
             raise ConfigError(f"{where}: init_from.{kwarg}: {source!r} is not a stage of the "
                               f"params' `stages:` table; known: {list(p.stages)}")
-    if stage.model.name not in MODELS:
-        raise ConfigError(f"{where}: model.name: unknown model {stage.model.name!r}; "
-                          f"known: {MODELS.names()}")
-    try:
-        model_identity(stage.model)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: model.kwargs: {exc}") from None
+    check_model(stage.model, f"{where}: model")
 
 
 def model_identity(model: ModelConfig) -> str:
     """The model name with every builder argument (defaults filled in): two configs with
     the same identity build the same model, e.g. a switch set to its default value."""
-    kwargs = dict(model.kwargs)
-    init = kwargs.pop(INIT_CHECKPOINT, None)  # build_model's own kwarg, not the builder's
-    args = inspect.signature(MODELS.get(model.name)).bind_partial(**kwargs)
-    args.apply_defaults()
+    init = model.kwargs.get(INIT_CHECKPOINT)  # build_model's own kwarg, not the builder's
+    args = model_arguments(model.name, model.kwargs)
     # a model started from a trained model's weights is another model than one from scratch
-    return json.dumps([model.name, args.arguments, *([{INIT_CHECKPOINT: init}] if init else [])],
+    return json.dumps([model.name, args, *([{INIT_CHECKPOINT: init}] if init else [])],
                       sort_keys=True, default=str)
 
 

@@ -80,11 +80,25 @@ def resolve_stage(p: Params, name: str, models_dir: str | Path = MODELS,
     return resolve_config(p, name, p.stages[name], models_dir, checkpoints_dir, upstream_dir)
 
 
+def check_model(model: ModelConfig, where: str) -> None:
+    """A registered model name and kwargs its builder takes, else a ConfigError naming
+    `where` (the dotted key of the model section)."""
+    from ..models.registry import MODELS, model_arguments  # torch: only when a stage runs
+
+    try:
+        model_arguments(model.name, model.kwargs)
+    except ValueError as exc:
+        key = "kwargs" if model.name in MODELS else "name"
+        raise ConfigError(f"{where}.{key}: {exc}") from None
+
+
 def resolve_config(p: Params, name: str, stage: TrainingStage, models_dir: str | Path = MODELS,
                    checkpoints_dir: str | Path = CHECKPOINTS,
                    upstream_dir: str | Path = MODELS) -> ResolvedStage:
     """`resolve_stage` for a stage config that need not be in the table (a leaderboard
     entry: a table stage with overrides); its `init_from` names stages of the table."""
+    if isinstance(stage, StageConfig):
+        check_model(stage.model, f"params.stages.{name}.model")
     upstream = {kwarg: model_file(source, upstream_dir)
                 for kwarg, source in stage.init_from.items()}
     files = {kwarg: str(path) for kwarg, path in upstream.items()}

@@ -12,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin, get_type_hints
 
 import yaml
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, TypeAdapter, ValidationError
 
+from .eval.xqda import REGULARISATION as XQDA_REGULARISATION
 from .data.frames import ALL_FRAMES, FORMS as FRAMES_FORMS, evenly_count
 from .data.synth.config import (
     Difficulty,
@@ -297,9 +298,24 @@ FramesProtocol = Annotated[Str, AfterValidator(_frames_protocol)]
 
 
 @section
+class XqdaConfig:
+    """XQDA (Liao et al. CVPR'15; paper 003 table IX "PersonVLAD + XQDA"), fitted on the
+    embeddings of the scored set's training tracklets and their identities
+    (`vreid.eval.xqda`). dims: the subspace dimension r (null: the number of generalised
+    eigenvalues > 1, Liao et al.'s choice); regularisation: lambda added to Sigma_I."""
+
+    dims: Optional[PosInt] = None
+    regularisation: PosFloat = XQDA_REGULARISATION
+
+
+@section
 class EvalConfig:
     batch_size: PosInt = 32
     metric: Literal["euclidean", "cosine"] = "euclidean"
+    # how query and gallery vectors compare: distance = `metric`; xqda = the metric fitted
+    # on the training tracklets' vectors (`xqda`; vector models only, not clip_set ones)
+    scorer: Literal["distance", "xqda"] = "distance"
+    xqda: XqdaConfig = XqdaConfig()
     max_rank: PosInt = 50
     ranks: tuple[PosInt, ...] = (1, 5, 10, 20)
     rerank: RerankConfig = RerankConfig()
@@ -470,6 +486,9 @@ class LeaderboardEntry:
     stage: Union[Str, dict[Str, Any]]
     description: Str = ""
     overrides: dict[Str, Any] = field(default_factory=dict)
+    # the params' `eval` section changed for this entry's scoring (dotted path -> value,
+    # e.g. `scorer: xqda`, paper 003 table IX); part of the entry's run fingerprint
+    eval: dict[Str, Any] = field(default_factory=dict)
     paper: PublishedResult | None = None
     claims: tuple[Claim, ...] = ()  # directions the paper claims for this entry
 

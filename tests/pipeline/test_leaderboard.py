@@ -153,6 +153,14 @@ def test_egoreid_entries_train_region_classifiers_and_switch_the_weights(repo_pa
     ({"name": "x", "stage": {"data": "audio"}}, r"\.yaml: data: unknown dataset 'audio'"),
     ({"name": "x", "stage": {"init_from": {"extractor_checkpoint": "nope"}}},
      r"\.yaml: init_from\.extractor_checkpoint: 'nope' is not a stage"),
+    ({"name": "x", "stage": "train_video", "eval": {"scorer": "kissme"}},
+     r"\.yaml: eval\.scorer: Input should be 'distance' or 'xqda'"),
+    ({"name": "x", "stage": "train_video", "eval": {"xqda.rank": 3}},
+     r"\.yaml: eval\.xqda: no key 'rank'"),
+    ({"name": "x", "stage": {"model": {"name": "i3d_clip_similarity"}},
+      "eval": {"scorer": "xqda"}},
+     r"\.yaml: eval\.scorer: xqda fits a metric on one vector per tracklet; "
+     r"i3d_clip_similarity scores tracklets as clip_set"),
 ])
 def test_bad_entries_name_the_file_and_key(repo_params, tmp_path, entry, message):
     path = write_entry(tmp_path, "bad.yaml", **entry)
@@ -433,6 +441,26 @@ def test_paper_recipes_train_and_score_on_the_tiny_data(board):
     report = json.loads(out.json_path.read_text())
     for row in report["entries"]:
         assert 0 <= row["metrics"]["mAP"]["mean"] <= 1 and row["parameters"] > 0, row["name"]
+
+
+def test_an_entry_scored_with_xqda_runs_apart_and_ranks_by_the_fitted_metric(board):
+    """An entry's `eval` (paper 003 table IX: + XQDA) changes only its scoring: the same
+    model trained under its own fingerprint, scored with XQDA fitted on the training split."""
+    p, folder, trained, _, tmp_path = board
+    write_entry(folder, "3_tap_xqda.yaml", name="tap + XQDA", stage=TINY_STAGE,
+                eval={"scorer": "xqda", "xqda.dims": 4})
+    entries = load_entries(p, [str(folder / "1_tap.yaml"), str(folder / "3_tap_xqda.yaml")])
+    assert entries[0].eval == p.eval and entries[0].eval.scorer == "distance"
+    assert (entries[1].eval.scorer, entries[1].eval.xqda.dims) == ("xqda", 4)
+    assert entries[1].eval.batch_size == p.eval.batch_size  # the rest is the params' eval
+    jobs = lb.plan_jobs(p, entries, [0], tmp_path / "runs")
+    assert jobs[0].fingerprint != jobs[1].fingerprint
+    out = lb.leaderboard(p, entries, seeds=[0], reference="tap",
+                         reports_dir=tmp_path / "reports")
+    assert out.trained == [("tap", 0), ("tap + XQDA", 0)] and len(trained) == 2
+    plain, xqda = (json.loads(j.result_path.read_text()) for j in jobs)
+    assert 0 <= xqda["metrics"]["mAP"] <= 1
+    assert xqda["per_query"]["mAP"] != plain["per_query"]["mAP"]
 
 
 # ------------------------------------------- paper 001 table V: transfer MARS -> small set

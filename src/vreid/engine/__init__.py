@@ -5,14 +5,16 @@ from .features import extract_clip_sets, extract_features
 from .hooks import CheckpointHook, Hook, MetricLogger, MetricsHook, NullLogger
 from .schedule import warmup_multistep
 from .scoring import (ClipSetEncoder, IndexScores, InputSpec, MeanClipEncoder, MetricScorer,
-                      TopKRefinedScorer, TrackletScoring, model_scoring, score_index)
+                      TopKRefinedScorer, TrackletScoring, XqdaScorer, fit_xqda_scorer,
+                      model_scoring, score_index)
 from .timing import Throughput
 from .trainer import Trainer, TrainResult
 
 __all__ = [
     "CheckpointHook", "ClipSetEncoder", "Hook", "IndexScores", "InputSpec", "MeanClipEncoder",
     "MetricLogger", "MetricScorer", "MetricsHook", "NullLogger", "Throughput",
-    "TopKRefinedScorer", "TrackletScoring", "Trainer", "TrainResult", "atomic_torch_save",
-    "extract_clip_sets", "extract_features", "latest_checkpoint", "load_checkpoint",
+    "TopKRefinedScorer", "TrackletScoring", "Trainer", "TrainResult", "XqdaScorer",
+    "atomic_torch_save", "extract_clip_sets", "extract_features", "fit_xqda_scorer",
+    "latest_checkpoint", "load_checkpoint",
     "model_scoring", "score_index", "warmup_multistep",
 ]

@@ -154,6 +154,35 @@ class LossTerm:
 
 
 @section
+class KMeansInitConfig:
+    """Paper 003 sec. III-C step 1: "initialize ... the PersonVLAD cluster centers": the
+    model's NetVLAD centres (and the assignment derived from them, eq. 5) set to the
+    k-means centres of the descriptors it sees on `batches` training batches (0: one
+    epoch's), k-means++ seeded by `train.seed`, then `iterations` Lloyd iterations
+    (`vreid.engine.cluster_init`). Only when a run starts, never when it resumes. A bare
+    true / false is shorthand for `{enabled: ...}`."""
+
+    enabled: Bool = False
+    batches: NonNegInt = 0
+    iterations: PosInt = 20
+
+
+def _enabled_shorthand(value: Any) -> Any:
+    return {"enabled": value} if isinstance(value, bool) else value
+
+
+@section
+class FreezeConfig:
+    """Model parameters (fnmatch patterns of their names, e.g. "vlad.*") that get no
+    gradient in the first `epochs` epochs and train jointly after (paper 003 sec. III-C:
+    step 1 fixes the centres, step 2 fine-tunes them; step 2's lower rate is a
+    `milestones` entry at `epochs`). A pattern matching no parameter is an error."""
+
+    params: tuple[Str, ...] = ()
+    epochs: NonNegInt = 0
+
+
+@section
 class TrainConfig:
     seed: Int = 0
     epochs: NonNegInt = 16  # 0: write the initialised model
@@ -179,6 +208,10 @@ class TrainConfig:
         LossTerm("cross_entropy", 1.0, {"label_smoothing": 0.1}),
         LossTerm("triplet", 1.0, {"margin": 0.3}),
     )
+    # paper 003's two-step training (sec. III-C): k-means centres, fixed for a while
+    kmeans_init: Annotated[KMeansInitConfig, BeforeValidator(_enabled_shorthand)] = (
+        KMeansInitConfig())
+    freeze: FreezeConfig = FreezeConfig()
 
 
 @section

@@ -96,6 +96,41 @@ def test_paper_001_and_004_entries_cover_their_tables(repo_params):
                 inp.clip_len, inp.height, inp.width), e.file
 
 
+def test_paper_003_entries_change_one_setting_of_the_reference_each(repo_params):
+    """Sec. III-B a (avg / max pooling), table III (stripe / grid), table IV (B), table IX
+    (+ XQDA, scoring only) and sec. III-C (two-step training), with the tables' claims."""
+    from vreid.config import to_flat_dict
+
+    p003 = {e.name: e for e in _paper_entries(repo_params, "p003_")}
+    ref = p003.pop("p003 3D PersonVLAD")
+    assert len(p003) == 10
+    base = to_flat_dict(ref.stage)
+    changed = {name: {k: v for k, v in to_flat_dict(e.stage).items() if base.get(k) != v}
+               for name, e in p003.items()}
+    assert changed["p003 avg pooling (3D ConvNets+GP)"] == {
+        "model.kwargs.aggregation": "avg", "model.kwargs.part_dim": 128}
+    assert changed["p003 max pooling"]["model.kwargs.aggregation"] == "max"
+    assert changed["p003 stripe partition"] == {"model.kwargs.parts": "stripe"}
+    assert changed["p003 grid partition"] == {"model.kwargs.parts": "grid"}
+    for b in (1, 2, 4, 8):
+        assert changed[f"p003 B = {b} parts"] == {"model.kwargs.num_parts": b}
+    assert changed["p003 3D PersonVLAD + XQDA"] == {}  # the same stage, scored otherwise
+    xqda = p003["p003 3D PersonVLAD + XQDA"]
+    assert (xqda.eval.scorer, ref.eval.scorer) == ("xqda", "distance")
+    assert (xqda.paper.rank1, ref.paper.rank1) == (82.8, 80.8)
+    assert [(c.beats, c.source) for c in xqda.claims] == [("p003 3D PersonVLAD",
+                                                          "paper 003 table IX")]
+    two = changed["p003 3D PersonVLAD, two-step training"]
+    assert two["train.kmeans_init.enabled"] and two["train.freeze.params"] == ("vlad.*",)
+    assert two["train.freeze.epochs"] == 6 and two["train.milestones"] == (6,)
+    assert two["train.lr"] * two["train.gamma"] == pytest.approx(1e-4, rel=1e-4)  # step 2
+    assert {c.beats for c in ref.claims} == set(p003) - {xqda.name, "p003 3D PersonVLAD, "
+                                                                    "two-step training"}
+    # the two-step entry's freeze names parameters its model has
+    model = build_model("personvlad3d", num_classes=3, **ref.stage.model.kwargs)
+    assert any(n.startswith("vlad.") for n, _ in model.named_parameters())
+
+
 @pytest.mark.parametrize("prefix", ["p001_", "p002_", "p003_", "p004_"])
 def test_paper_entry_models_build_and_train_a_step_with_their_losses(repo_params, prefix):
     import torch

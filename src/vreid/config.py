@@ -12,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin, get_type_hints
 
 import yaml
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, TypeAdapter, ValidationError
 
+from .eval.xqda import REGULARISATION as XQDA_REGULARISATION
 from .data.frames import ALL_FRAMES, FORMS as FRAMES_FORMS, evenly_count
 from .data.synth.config import (
     Difficulty,
@@ -153,6 +154,35 @@ class LossTerm:
 
 
 @section
+class KMeansInitConfig:
+    """Paper 003 sec. III-C step 1: "initialize ... the PersonVLAD cluster centers": the
+    model's NetVLAD centres (and the assignment derived from them, eq. 5) set to the
+    k-means centres of the descriptors it sees on `batches` training batches (0: one
+    epoch's), k-means++ seeded by `train.seed`, then `iterations` Lloyd iterations
+    (`vreid.engine.cluster_init`). Only when a run starts, never when it resumes. A bare
+    true / false is shorthand for `{enabled: ...}`."""
+
+    enabled: Bool = False
+    batches: NonNegInt = 0
+    iterations: PosInt = 20
+
+
+def _enabled_shorthand(value: Any) -> Any:
+    return {"enabled": value} if isinstance(value, bool) else value
+
+
+@section
+class FreezeConfig:
+    """Model parameters (fnmatch patterns of their names, e.g. "vlad.*") that get no
+    gradient in the first `epochs` epochs and train jointly after (paper 003 sec. III-C:
+    step 1 fixes the centres, step 2 fine-tunes them; step 2's lower rate is a
+    `milestones` entry at `epochs`). A pattern matching no parameter is an error."""
+
+    params: tuple[Str, ...] = ()
+    epochs: NonNegInt = 0
+
+
+@section
 class TrainConfig:
     seed: Int = 0
     epochs: NonNegInt = 16  # 0: write the initialised model
@@ -178,6 +208,10 @@ class TrainConfig:
         LossTerm("cross_entropy", 1.0, {"label_smoothing": 0.1}),
         LossTerm("triplet", 1.0, {"margin": 0.3}),
     )
+    # paper 003's two-step training (sec. III-C): k-means centres, fixed for a while
+    kmeans_init: Annotated[KMeansInitConfig, BeforeValidator(_enabled_shorthand)] = (
+        KMeansInitConfig())
+    freeze: FreezeConfig = FreezeConfig()
 
 
 @section
@@ -297,9 +331,24 @@ FramesProtocol = Annotated[Str, AfterValidator(_frames_protocol)]
 
 
 @section
+class XqdaConfig:
+    """XQDA (Liao et al. CVPR'15; paper 003 table IX "PersonVLAD + XQDA"), fitted on the
+    embeddings of the scored set's training tracklets and their identities
+    (`vreid.eval.xqda`). dims: the subspace dimension r (null: the number of generalised
+    eigenvalues > 1, Liao et al.'s choice); regularisation: lambda added to Sigma_I."""
+
+    dims: Optional[PosInt] = None
+    regularisation: PosFloat = XQDA_REGULARISATION
+
+
+@section
 class EvalConfig:
     batch_size: PosInt = 32
     metric: Literal["euclidean", "cosine"] = "euclidean"
+    # how query and gallery vectors compare: distance = `metric`; xqda = the metric fitted
+    # on the training tracklets' vectors (`xqda`; vector models only, not clip_set ones)
+    scorer: Literal["distance", "xqda"] = "distance"
+    xqda: XqdaConfig = XqdaConfig()
     max_rank: PosInt = 50
     ranks: tuple[PosInt, ...] = (1, 5, 10, 20)
     rerank: RerankConfig = RerankConfig()
@@ -470,6 +519,9 @@ class LeaderboardEntry:
     stage: Union[Str, dict[Str, Any]]
     description: Str = ""
     overrides: dict[Str, Any] = field(default_factory=dict)
+    # the params' `eval` section changed for this entry's scoring (dotted path -> value,
+    # e.g. `scorer: xqda`, paper 003 table IX); part of the entry's run fingerprint
+    eval: dict[Str, Any] = field(default_factory=dict)
     paper: PublishedResult | None = None
     claims: tuple[Claim, ...] = ()  # directions the paper claims for this entry
 

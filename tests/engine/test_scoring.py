@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from vreid.config import XqdaConfig
 from vreid.data.clip_dataset import TrackletFrames
 from vreid.data.index import Tracklet
 from vreid.data.transforms import build_transform
@@ -23,12 +24,15 @@ class Settings:
     metric: str = "euclidean"
     batch_size: int = 3
     frames: str = "all"
+    scorer: str = "distance"
+    xqda: XqdaConfig = XqdaConfig()
 
 
 @dataclass
 class Index:
     query: list
     gallery: list
+    train: list = ()
 
 
 class TinyClipNet(nn.Module):
@@ -113,6 +117,87 @@ def test_evenly_n_scores_one_clip_of_n_evenly_spaced_frames_per_tracklet(index):
     assert plain.extraction.items == 8
     assert plain.extraction.frames == sum(len(t.frames) for t in [*index.query, *index.gallery])
     assert plain.extraction.seconds > 0 and plain.extraction.frames_per_s > 0
+
+
+def colour_tracklets(folder, pids, per_pid, seed):
+    """Tracklets of 3 frames of 20x10 pixels: a colour per person plus noise (planted)."""
+    rng = np.random.default_rng(seed)
+    base = {pid: np.random.default_rng(1000 + pid).integers(30, 220, 3) for pid in set(pids)}
+    out = []
+    for pid in pids:
+        for k in range(per_pid):
+            paths = []
+            for i in range(3):
+                path = folder / f"c{seed}_{pid}_{k}_{i}.png"
+                pixels = base[pid] + rng.normal(scale=25, size=(20, 10, 3))
+                Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(path)
+                paths.append(str(path))
+            out.append(Tracklet(tuple(paths), pid, k % 2))
+    return out
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("planted")
+    return Index(query=colour_tracklets(folder, [0, 1, 2], 1, seed=1),
+                 gallery=colour_tracklets(folder, [0, 1, 2, 3], 1, seed=2),
+                 train=colour_tracklets(folder, [4, 5, 6, 7, 8], 3, seed=3))
+
+
+def liao_closed_form(train, pids, query, gallery, lam):
+    """XQDA written out: covariances of pairwise differences by a loop over pairs,
+    eig(Sigma_I \\ Sigma_E), the eigenvalues > 1, M = (W'S_I W)^-1 - (W'S_E W)^-1."""
+    x, y = train.double().numpy(), np.asarray(pids)
+    d = x.shape[1]
+    intra, extra, ni, ne = np.zeros((d, d)), np.zeros((d, d)), 0, 0
+    for i in range(len(x)):
+        for j in range(len(x)):
+            if i != j:
+                diff = np.outer(x[i] - x[j], x[i] - x[j])
+                if y[i] == y[j]:
+                    intra, ni = intra + diff, ni + 1
+                else:
+                    extra, ne = extra + diff, ne + 1
+    sigma_i, sigma_e = intra / ni + lam * np.eye(d), extra / ne
+    values, vectors = np.linalg.eig(np.linalg.solve(sigma_i, sigma_e))
+    order = np.argsort(values.real)[::-1]
+    r = max(1, int((values.real > 1).sum()))
+    w = vectors.real[:, order[:r]]
+    m = np.linalg.inv(w.T @ sigma_i @ w) - np.linalg.inv(w.T @ sigma_e @ w)
+    q, g = query.double().numpy(), gallery.double().numpy()
+    return np.array([[(a - b) @ w @ m @ w.T @ (a - b) for b in g] for a in q]), r
+
+
+def test_xqda_scorer_is_the_closed_form_fitted_on_the_training_tracklets(planted):
+    torch.manual_seed(0)
+    model, spec = TinyClipNet(), InputSpec(16, 8, 2)
+    transform = build_transform(16, 8, train=False)
+    feats = {name: extract_features(model, TrackletFrames(getattr(planted, name), transform),
+                                    2, 3, "cpu", 0) for name in ("query", "gallery", "train")}
+    want, r = liao_closed_form(feats["train"], [t.pid for t in planted.train], feats["query"],
+                               feats["gallery"], XqdaConfig().regularisation)
+    assert r >= 2  # the planted colours give more than one discriminant direction
+    scores = score_index(model, planted, Settings(scorer="xqda"), spec, within=True)
+    np.testing.assert_allclose(scores.query_gallery.numpy(), want, rtol=1e-4, atol=1e-5)
+    assert scores.gallery_gallery.diagonal().abs().max() < 1e-5
+    plain = score_index(model, planted, Settings(), spec)
+    assert not torch.allclose(plain.query_gallery, scores.query_gallery, rtol=1e-2)
+    # the training tracklets were encoded too: 3 + 4 + 15 tracklets of 3 frames
+    assert (scores.extraction.items, scores.extraction.frames) == (22, 66)
+    # an explicit subspace dimension is passed on (and one too large names the key)
+    one = score_index(model, planted, Settings(scorer="xqda", xqda=XqdaConfig(dims=1)), spec)
+    assert not torch.allclose(one.query_gallery, scores.query_gallery, rtol=1e-2)
+    with pytest.raises(ValueError, match=r"eval.xqda: xqda: dims must be in \[1, 4\]"):
+        score_index(model, planted, Settings(scorer="xqda", xqda=XqdaConfig(dims=5)), spec)
+
+
+def test_xqda_refuses_clip_set_models_and_an_index_without_training_tracklets(planted, index):
+    with pytest.raises(ValueError, match="xqda fits a metric on one vector per tracklet; "
+                                         "ClipSetNet scores tracklets with its own "
+                                         "ClipSetEncoder"):
+        score_index(ClipSetNet(), planted, Settings(scorer="xqda"), InputSpec(16, 8, 2))
+    with pytest.raises(ValueError, match="training tracklets, and this index has none"):
+        score_index(TinyClipNet(), index, Settings(scorer="xqda"), InputSpec(16, 8, 2))
 
 
 class MinClipPair:

@@ -177,3 +177,39 @@ def test_evaluate_reports_attribute_metrics_of_the_trained_model(in_prepared, tm
     m_off = evaluate_module.evaluate(off, path, tmp_path / "off").metrics
     assert not any(k.startswith("attr_") for k in m_off)
     assert m_off["rank1"] == m["rank1"]
+
+
+def test_evaluate_with_xqda_fits_on_the_training_split_and_ranks_otherwise(in_prepared,
+                                                                            tmp_path):
+    """eval.scorer: xqda (paper 003 table IX) through `vreid evaluate`: finite metrics, not
+    those of the plain distance; the default scorer's numbers are the plain distance's."""
+    import dataclasses
+    import json
+    import math
+
+    import torch
+
+    from vreid.config import XqdaConfig
+
+    p = load_params("params.yaml")
+    assert p.eval.scorer == "distance"
+    path = tmp_path / "model.pt"
+    torch.manual_seed(0)
+    save_model(path, build_model("resnet_tap", num_classes=4, depth=18),
+               ModelConfig("resnet_tap", {"depth": 18}), 4, InputConfig(32, 16, 2))
+    ev = dataclasses.replace(p.eval, untrained_baseline=False)
+    outs = {}
+    for scorer in ("distance", "xqda"):
+        q = dataclasses.replace(p, eval=dataclasses.replace(ev, scorer=scorer,
+                                                            xqda=XqdaConfig(dims=8)))
+        outs[scorer] = evaluate_module.evaluate(q, path, tmp_path / scorer).metrics
+        written = json.loads((tmp_path / scorer / "metrics.json").read_text())
+        assert written == outs[scorer]
+    plain, xqda = outs["distance"], outs["xqda"]
+    assert all(math.isfinite(v) for v in xqda.values())
+    assert 0.0 <= xqda["mAP"] <= 1.0 and 0.0 <= xqda["rr_mAP"] <= 1.0
+    assert xqda["mAP"] != plain["mAP"]
+    # the default (distance) is the plain scoring: the same numbers as before the option
+    index = read_configured(p.data.video)
+    assert score_model(dataclasses.replace(p, eval=ev), path, index,
+                       resolve_device("cpu"))[0]["mAP"] == plain["mAP"]

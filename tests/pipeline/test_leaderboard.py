@@ -96,6 +96,41 @@ def test_paper_001_and_004_entries_cover_their_tables(repo_params):
                 inp.clip_len, inp.height, inp.width), e.file
 
 
+def test_paper_003_entries_change_one_setting_of_the_reference_each(repo_params):
+    """Sec. III-B a (avg / max pooling), table III (stripe / grid), table IV (B), table IX
+    (+ XQDA, scoring only) and sec. III-C (two-step training), with the tables' claims."""
+    from vreid.config import to_flat_dict
+
+    p003 = {e.name: e for e in _paper_entries(repo_params, "p003_")}
+    ref = p003.pop("p003 3D PersonVLAD")
+    assert len(p003) == 10
+    base = to_flat_dict(ref.stage)
+    changed = {name: {k: v for k, v in to_flat_dict(e.stage).items() if base.get(k) != v}
+               for name, e in p003.items()}
+    assert changed["p003 avg pooling (3D ConvNets+GP)"] == {
+        "model.kwargs.aggregation": "avg", "model.kwargs.part_dim": 128}
+    assert changed["p003 max pooling"]["model.kwargs.aggregation"] == "max"
+    assert changed["p003 stripe partition"] == {"model.kwargs.parts": "stripe"}
+    assert changed["p003 grid partition"] == {"model.kwargs.parts": "grid"}
+    for b in (1, 2, 4, 8):
+        assert changed[f"p003 B = {b} parts"] == {"model.kwargs.num_parts": b}
+    assert changed["p003 3D PersonVLAD + XQDA"] == {}  # the same stage, scored otherwise
+    xqda = p003["p003 3D PersonVLAD + XQDA"]
+    assert (xqda.eval.scorer, ref.eval.scorer) == ("xqda", "distance")
+    assert (xqda.paper.rank1, ref.paper.rank1) == (82.8, 80.8)
+    assert [(c.beats, c.source) for c in xqda.claims] == [("p003 3D PersonVLAD",
+                                                          "paper 003 table IX")]
+    two = changed["p003 3D PersonVLAD, two-step training"]
+    assert two["train.kmeans_init.enabled"] and two["train.freeze.params"] == ("vlad.*",)
+    assert two["train.freeze.epochs"] == 6 and two["train.milestones"] == (6,)
+    assert two["train.lr"] * two["train.gamma"] == pytest.approx(1e-4, rel=1e-4)  # step 2
+    assert {c.beats for c in ref.claims} == set(p003) - {xqda.name, "p003 3D PersonVLAD, "
+                                                                    "two-step training"}
+    # the two-step entry's freeze names parameters its model has
+    model = build_model("personvlad3d", num_classes=3, **ref.stage.model.kwargs)
+    assert any(n.startswith("vlad.") for n, _ in model.named_parameters())
+
+
 @pytest.mark.parametrize("prefix", ["p001_", "p002_", "p003_", "p004_"])
 def test_paper_entry_models_build_and_train_a_step_with_their_losses(repo_params, prefix):
     import torch
@@ -153,6 +188,14 @@ def test_egoreid_entries_train_region_classifiers_and_switch_the_weights(repo_pa
     ({"name": "x", "stage": {"data": "audio"}}, r"\.yaml: data: unknown dataset 'audio'"),
     ({"name": "x", "stage": {"init_from": {"extractor_checkpoint": "nope"}}},
      r"\.yaml: init_from\.extractor_checkpoint: 'nope' is not a stage"),
+    ({"name": "x", "stage": "train_video", "eval": {"scorer": "kissme"}},
+     r"\.yaml: eval\.scorer: Input should be 'distance' or 'xqda'"),
+    ({"name": "x", "stage": "train_video", "eval": {"xqda.rank": 3}},
+     r"\.yaml: eval\.xqda: no key 'rank'"),
+    ({"name": "x", "stage": {"model": {"name": "i3d_clip_similarity"}},
+      "eval": {"scorer": "xqda"}},
+     r"\.yaml: eval\.scorer: xqda fits a metric on one vector per tracklet; "
+     r"i3d_clip_similarity scores tracklets as clip_set"),
 ])
 def test_bad_entries_name_the_file_and_key(repo_params, tmp_path, entry, message):
     path = write_entry(tmp_path, "bad.yaml", **entry)
@@ -438,6 +481,26 @@ def test_paper_recipes_train_and_score_on_the_tiny_data(board):
     report = json.loads(out.json_path.read_text())
     for row in report["entries"]:
         assert 0 <= row["metrics"]["mAP"]["mean"] <= 1 and row["parameters"] > 0, row["name"]
+
+
+def test_an_entry_scored_with_xqda_runs_apart_and_ranks_by_the_fitted_metric(board):
+    """An entry's `eval` (paper 003 table IX: + XQDA) changes only its scoring: the same
+    model trained under its own fingerprint, scored with XQDA fitted on the training split."""
+    p, folder, trained, _, tmp_path = board
+    write_entry(folder, "3_tap_xqda.yaml", name="tap + XQDA", stage=TINY_STAGE,
+                eval={"scorer": "xqda", "xqda.dims": 4})
+    entries = load_entries(p, [str(folder / "1_tap.yaml"), str(folder / "3_tap_xqda.yaml")])
+    assert entries[0].eval == p.eval and entries[0].eval.scorer == "distance"
+    assert (entries[1].eval.scorer, entries[1].eval.xqda.dims) == ("xqda", 4)
+    assert entries[1].eval.batch_size == p.eval.batch_size  # the rest is the params' eval
+    jobs = lb.plan_jobs(p, entries, [0], tmp_path / "runs")
+    assert jobs[0].fingerprint != jobs[1].fingerprint
+    out = lb.leaderboard(p, entries, seeds=[0], reference="tap",
+                         reports_dir=tmp_path / "reports")
+    assert out.trained == [("tap", 0), ("tap + XQDA", 0)] and len(trained) == 2
+    plain, xqda = (json.loads(j.result_path.read_text()) for j in jobs)
+    assert 0 <= xqda["metrics"]["mAP"] <= 1
+    assert xqda["per_query"]["mAP"] != plain["per_query"]["mAP"]
 
 
 # ------------------------------------------- paper 001 table V: transfer MARS -> small set

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 from .checkpoint import atomic_torch_save, checkpoint_path, latest_checkpoint, load_checkpoint
 
@@ -15,6 +16,8 @@ class Hook:
     """Override any of these; the trainer calls them in order of the hook list."""
 
     def on_train_start(self, trainer: "Trainer") -> None: ...
+
+    def on_epoch_start(self, trainer: "Trainer", epoch: int) -> None: ...
 
     def on_step_end(self, trainer: "Trainer", step: int, terms: Mapping[str, float]) -> None: ...
 
@@ -114,6 +117,37 @@ class CheckpointHook(Hook):
         )
         for old in sorted(self.directory.glob("epoch_*.pt"))[:-self.keep_last]:
             old.unlink(missing_ok=True)
+
+
+class FreezeHook(Hook):
+    """Model parameters named by `patterns` (fnmatch, e.g. "vlad.*") get no gradient in
+    epochs < `epochs` and train from then on (paper 003 sec. III-C: step 1 fixes the
+    PersonVLAD centres, step 2 fine-tunes them jointly). They stay in the optimizer: a
+    parameter without a gradient is skipped by its step (no update, no weight decay, no
+    moment state), and the epoch alone decides, so a resumed run freezes alike."""
+
+    def __init__(self, patterns: Sequence[str], epochs: int) -> None:
+        self.patterns, self.epochs = tuple(patterns), epochs
+        self.frozen: list[str] = []
+
+    def on_train_start(self, trainer: "Trainer") -> None:
+        names = [n for n, _ in trainer.model.named_parameters()]
+        for pattern in self.patterns:
+            if not any(fnmatchcase(n, pattern) for n in names):
+                raise ValueError(f"train.freeze.params: {pattern!r} matches no parameter of "
+                                 f"{type(trainer.model).__name__}; e.g. {names[:6]}")
+        self.frozen = [n for n in names if any(fnmatchcase(n, p) for p in self.patterns)]
+
+    def on_epoch_start(self, trainer: "Trainer", epoch: int) -> None:
+        train = epoch >= self.epochs
+        for name, param in trainer.model.named_parameters():
+            if name in self.frozen:
+                param.requires_grad_(train)
+
+    def on_train_end(self, trainer: "Trainer") -> None:
+        for name, param in trainer.model.named_parameters():
+            if name in self.frozen:  # the saved model is a plain trainable one
+                param.requires_grad_(True)
 
 
 class MetricsHook(Hook):

@@ -8,8 +8,9 @@ its clip embeddings compared with `compute_distance(metric)`, exactly the evalua
 code before scoring moved here. An encoder may return any encoding its scorer takes
 (a [N, D] tensor, a list of [n_clips, D] sets, ...); a scorer returns [N, M] float32
 distances, smaller = more alike (a similarity s is returned as e.g. 1 - s). A metric
-fitted on training features (paper 003's XQDA) is a scorer over a model buffer, so the
-model file carries it.
+fitted on training features (paper 003's XQDA, `eval.scorer: xqda`) is fitted here, on
+the vectors of the index's training tracklets, for any model with the default vector
+scoring; nothing of it is stored in the model file.
 
 A costly pairwise scorer (paper 002's learned clip-pair similarity) runs as a second
 stage over a cheap distance's top-K per row: `TopKRefinedScorer`.
@@ -35,6 +36,7 @@ from ..data.frames import evenly_count
 from ..data.index import Tracklet
 from ..models.inputs import InputSpec
 from ..eval.distance import compute_distance
+from ..eval.xqda import XQDA, fit_xqda
 from .features import extract_clip_sets, extract_features
 from .timing import Throughput
 
@@ -80,6 +82,41 @@ class MetricScorer:
 
     def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return compute_distance(a, b, metric=self.metric)
+
+
+@dataclass(frozen=True)
+class XqdaScorer:
+    """The XQDA distance (x - z)^T W M W^T (x - z) between [N, D] encodings
+    (`vreid.eval.xqda`, fitted on training vectors: `fit_xqda_scorer`)."""
+
+    fitted: XQDA
+
+    def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        d = self.fitted.distance(a.double().cpu().numpy(), b.double().cpu().numpy())
+        return torch.from_numpy(d).float()
+
+
+class XqdaSettings(Protocol):
+    """What XQDA reads of its config (`vreid.config.XqdaConfig` has them)."""
+
+    dims: int | None
+    regularisation: float
+
+
+def fit_xqda_scorer(train: torch.Tensor, pids: Sequence[int],
+                    settings: XqdaSettings) -> XqdaScorer:
+    """XQDA fitted on training encodings [N, D] and their identities; a bad setting is a
+    ValueError naming the `eval.xqda` key."""
+    if not isinstance(train, torch.Tensor) or train.dim() != 2:
+        raise ValueError("eval.scorer: xqda needs one vector per tracklet ([N, D]), got "
+                         f"{type(train).__name__}")
+    try:
+        fitted = fit_xqda(train.double().cpu().numpy(), list(pids), dims=settings.dims,
+                          regularisation=settings.regularisation)
+    except ValueError as exc:
+        raise ValueError(f"eval.xqda: {exc} (on {train.shape[0]} training tracklets of "
+                         f"{train.shape[1]}-d vectors)") from None
+    return XqdaScorer(fitted)
 
 
 class PairScorer(Protocol):
@@ -213,6 +250,8 @@ class ScoringSettings(Protocol):
     metric: str
     batch_size: int
     frames: str  # "all" | "evenly:N" (vreid.data.frames)
+    scorer: str  # "distance" (the model's scoring) | "xqda" (fitted on the training split)
+    xqda: XqdaSettings
 
 
 @dataclass(frozen=True)
@@ -227,7 +266,8 @@ class IndexScores:
 
 
 class QueryGallery(Protocol):
-    """What `score_index` reads of an index (`vreid.data.index.ReIDIndex` has both)."""
+    """What `score_index` reads of an index (`vreid.data.index.ReIDIndex` has them; `train`
+    only with `scorer: xqda`)."""
 
     query: Sequence[Tracklet]
     gallery: Sequence[Tracklet]
@@ -238,20 +278,37 @@ def score_index(model: nn.Module, index: QueryGallery, cfg: ScoringSettings, spe
                 within: bool = False) -> IndexScores:
     """Encode the query then the gallery tracklets at `spec` and compare them with the
     model's scoring (`model_scoring`); `within` adds query-query and gallery-gallery.
-    The frames of each tracklet are those `cfg.frames` selects (see the module doc)."""
+    The frames of each tracklet are those `cfg.frames` selects (see the module doc).
+
+    `cfg.scorer == "xqda"` (paper 003 table IX): the index's training tracklets are
+    encoded too (counted in `extraction`), XQDA is fitted on their vectors and identities
+    (`cfg.xqda`) and replaces the model's scorer; a model with its own tracklet scoring
+    (clip sets, pairwise) is refused."""
     scoring = model_scoring(model, cfg.metric)
+    tracklets = [index.query, index.gallery]
+    if cfg.scorer == "xqda":
+        if not isinstance(scoring.encoder, MeanClipEncoder):
+            raise ValueError(f"eval.scorer: xqda fits a metric on one vector per tracklet; "
+                             f"{type(model).__name__} scores tracklets with its own "
+                             f"{type(scoring.encoder).__name__} (clip sets / pairwise)")
+        train = getattr(index, "train", None)
+        if not train:
+            raise ValueError("eval.scorer: xqda is fitted on the scored set's training "
+                             "tracklets, and this index has none")
+        tracklets.append(train)
     transform = spec.eval_transform()
     evenly = evenly_count(cfg.frames)
     # "evenly:N": the N picked frames are one clip (N, not the model's clip length)
     clip_len = spec.clip_len if evenly is None else evenly
-    splits = [TrackletFrames(split, transform, cfg.frames)
-              for split in (index.query, index.gallery)]
+    splits = [TrackletFrames(split, transform, cfg.frames) for split in tracklets]
     started = time.perf_counter()
-    q, g = (scoring.encoder.encode(model, split, clip_len, cfg.batch_size, device, num_workers)
-            for split in splits)
+    q, g, *t = (scoring.encoder.encode(model, split, clip_len, cfg.batch_size, device,
+                                       num_workers) for split in splits)
     extraction = Throughput(time.perf_counter() - started, sum(len(s) for s in splits),
                             sum(len(s.picks(i)) for s in splits for i in range(len(s))))
-    distance = scoring.scorer.distance
+    scorer = (fit_xqda_scorer(t[0], [x.pid for x in tracklets[2]], cfg.xqda) if t
+              else scoring.scorer)
+    distance = scorer.distance
     if not within:
         return IndexScores(distance(q, g), extraction=extraction)
     return IndexScores(distance(q, g), distance(q, q), distance(g, g), extraction)

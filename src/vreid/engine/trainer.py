@@ -73,14 +73,15 @@ class Trainer:
         self.start_epoch = 0
         self.seen = Throughput()  # clips and frames of the last train_epoch (seconds: fit's)
 
-    def _set_epoch(self, epoch: int) -> None:
+    def set_epoch(self, epoch: int) -> None:
+        """Reseed the global torch RNG and the loader's sampler / dataset for `epoch`."""
         torch.manual_seed(self.seed * 1_000_003 + epoch)
         for part in (getattr(self.loader, "sampler", None), getattr(self.loader, "dataset", None),
                      getattr(self.loader, "batch_sampler", None)):
             if hasattr(part, "set_epoch"):
                 part.set_epoch(epoch)
 
-    def _to_device(self, batch: Any) -> dict[str, Any]:
+    def to_device(self, batch: Any) -> dict[str, Any]:
         if not isinstance(batch, Mapping):
             raise TypeError(f"the training loader must yield dict batches, got {type(batch).__name__}")
         if self.input_key not in batch:
@@ -95,7 +96,7 @@ class Trainer:
         sums: dict[str, float] = defaultdict(float)
         correct = seen = steps = clips = frames = 0
         for batch in self.loader:
-            batch = self._to_device(batch)
+            batch = self.to_device(batch)
             n_clips, n_frames = count_clips(batch[self.input_key])
             clips, frames = clips + n_clips, frames + n_frames
             with torch.autocast(self.device.type, enabled=self.amp):
@@ -132,7 +133,9 @@ class Trainer:
             hook.on_train_start(self)
         result = TrainResult(epochs_run=0, start_epoch=self.start_epoch)
         for epoch in range(self.start_epoch, epochs):
-            self._set_epoch(epoch)
+            self.set_epoch(epoch)
+            for hook in self.hooks:
+                hook.on_epoch_start(self, epoch)
             started = time.perf_counter()
             metrics = self.train_epoch(epoch)
             result.throughput += Throughput(time.perf_counter() - started, self.seen.items,

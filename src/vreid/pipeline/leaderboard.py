@@ -6,10 +6,11 @@ seed) the stage is trained with `train.seed = seed` (its `init_from` models are 
 chain's, models/<stage>/model.pt: only the entry's own stage is re-seeded), scored on
 the query / gallery of `leaderboard.data`, and its per-query values (rank-1/5/10 hit,
 AP, INP) are stored in `<out_dir>/<entry>/seed<k>/result.json` with the run's
-fingerprint. A later call reuses every result whose fingerprint (the stage settings
-with the seed, the data's contents, the upstream model files, the scoring settings and
-the code under src/vreid) is unchanged, so adding an entry trains only that entry and an
-interrupted leaderboard resumes. Entries that build the same model (the same builder
+fingerprint. An entry's `eval` changes the params' `eval` for its scoring only (paper
+003's "+ XQDA": `scorer: xqda`). A later call reuses every result whose fingerprint (the
+stage settings with the seed, the data's contents, the upstream model files, the
+entry's scoring settings and the code under src/vreid) is unchanged, so adding an entry
+trains only that entry and an interrupted leaderboard resumes. Entries that build the same model (the same builder
 arguments once defaults are filled in) with the same seed are trained once.
 
 The statistics (`vreid.eval.bootstrap`): each metric is the mean over seeds and queries,
@@ -31,8 +32,9 @@ from typing import Any, Callable, ContextManager, Mapping, Sequence
 
 import numpy as np
 
-from ..config import (Claim, ConfigError, DatasetRef, LeaderboardEntry, ModelConfig, Params,
-                      PublishedResult, StageConfig, from_dict, read_yaml, with_override)
+from ..config import (Claim, ConfigError, DatasetRef, EvalConfig, LeaderboardEntry,
+                      ModelConfig, Params, PublishedResult, StageConfig, from_dict, read_yaml,
+                      with_override)
 from ..engine import MetricLogger, NullLogger
 from ..eval.bootstrap import Interval, bootstrap_draws, interval, paired_difference
 from ..eval.power import predicted_half_width, queries_needed, variance_components
@@ -66,6 +68,7 @@ class Entry:
     dataset: DatasetRef
     paper: PublishedResult | None = None
     claims: tuple[Claim, ...] = ()
+    eval: EvalConfig | None = None  # its scoring settings; None: the params' `eval`
 
     @property
     def slug(self) -> str:
@@ -85,6 +88,7 @@ class Job:
     fingerprint: str
     # a small set's splits (leaderboard.splits): trained and scored on each in turn
     splits: tuple[int, ...] = ()
+    eval: EvalConfig | None = None  # the entry's scoring settings; None: the params' `eval`
 
     @property
     def result_path(self) -> Path:
@@ -146,10 +150,17 @@ def load_entry(p: Params, path: str | Path) -> Entry:
     stage = _base_stage(p, entry, where)
     for key, value in entry.overrides.items():
         stage = with_override(stage, key, value, f"{where}: overrides", new_keys=True)
+    scoring = p.eval
+    for key, value in entry.eval.items():
+        scoring = with_override(scoring, key, value, f"{where}: eval")
     _check_stage(p, stage, where)
+    if scoring.scorer == "xqda" and MODELS.info(stage.model.name).scoring != "embedding":
+        raise ConfigError(f"{where}: eval.scorer: xqda fits a metric on one vector per "
+                          f"tracklet; {stage.model.name} scores tracklets as "
+                          f"{MODELS.info(stage.model.name).scoring}")
     resolved = resolve_config(p, entry.name, stage)
     return Entry(entry.name, where, entry.description, resolved.config, resolved.dataset,
-                 entry.paper, entry.claims)
+                 entry.paper, entry.claims, scoring)
 
 
 def reference_entry(p: Params, entries: Sequence[Entry], reference: str | None = None) -> str:
@@ -224,13 +235,14 @@ def plan_jobs(p: Params, entries: Sequence[Entry], seeds: Sequence[int],
             # the model by its identity (not how its kwargs are spelled), the rest as is
             settings = dataclasses.replace(stage, model=ModelConfig(stage.model.name, {}))
             trained_on = scored if splits else e.dataset
+            scoring = e.eval or p.eval
             fp = fingerprint(model_identity(stage.model), settings, trained_on,
                              digest(trained_on), scored, digest(scored),
-                             upstream_files(stage.model.kwargs), p.eval, code,
+                             upstream_files(stage.model.kwargs), scoring, code,
                              # only split runs add a part: stored one-split results stay valid
                              *([list(splits)] if splits else []))
             jobs.append(Job(e.name, seed, stage, trained_on, scored,
-                            str(Path(out_dir) / e.slug / f"seed{seed}"), fp, splits))
+                            str(Path(out_dir) / e.slug / f"seed{seed}"), fp, splits, scoring))
     return jobs
 
 
@@ -289,6 +301,7 @@ def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str
     has as many queries, so their mean is the CMC averaged over the splits)."""
     logger = logger or NullLogger()
     apply_runtime(p.runtime)
+    scored_with = p if job.eval is None else dataclasses.replace(p, eval=job.eval)
     memo_before = FRAME_MEMO.stats()
     run_dir = Path(job.run_dir)
     per_query: dict[str, list] = {m: [] for m in METRICS}
@@ -308,7 +321,7 @@ def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str
         model, saved = load_model(out.model_path)
         index = read_configured(_split(job.scored, split))
         start = time.perf_counter()
-        _, (result, *_) = ranked(model, index, p, saved_input_spec(saved, job.stage.input),
+        _, (result, *_) = ranked(model, index, scored_with, saved_input_spec(saved, job.stage.input),
                                  resolve_device(p.runtime.device))
         inference_seconds += time.perf_counter() - start
         valid = np.isfinite(result.ap)

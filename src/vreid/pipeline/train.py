@@ -21,7 +21,8 @@ from ..config import DatasetRef, RuntimeConfig, StageConfig, TrainConfig
 from ..data.clip_dataset import TrainClips
 from ..data.sampling import IdentitySampler, ShuffleSampler
 from ..data.transforms import FrameErasing, build_transform
-from ..engine import CheckpointHook, Hook, MetricLogger, MetricsHook, NullLogger, Trainer
+from ..engine import (CheckpointHook, FreezeHook, Hook, KMeansInitHook, MetricLogger,
+                      MetricsHook, NullLogger, Trainer)
 from ..engine.schedule import make_optimizers, warmup_multistep
 from ..losses import CompositeLoss, build_losses
 from ..models import build_model
@@ -56,6 +57,21 @@ def batch_sampler(t: TrainConfig, labels: Sequence[int], criterion: CompositeLos
                                num_batches=t.iters_per_epoch, seed=t.seed)
     return ShuffleSampler(len(labels), t.ids_per_batch * t.instances_per_id,
                           num_batches=t.iters_per_epoch, seed=t.seed)
+
+
+def two_step_hooks(t: TrainConfig) -> list[Hook]:
+    """Paper 003's two-step training (sec. III-C) as hooks: k-means centres at the start of
+    a fresh run (`train.kmeans_init`), then the `train.freeze` parameters fixed for its
+    first epochs. Run after the checkpoint hook, which decides whether the run resumes."""
+    hooks: list[Hook] = []
+    if t.kmeans_init.enabled:
+        hooks.append(KMeansInitHook(t.kmeans_init.batches, t.kmeans_init.iterations, t.seed))
+    if bool(t.freeze.epochs) != bool(t.freeze.params):
+        raise ValueError(f"train.freeze: give both params and epochs, got params "
+                         f"{list(t.freeze.params)} and epochs {t.freeze.epochs}")
+    if t.freeze.epochs:
+        hooks.append(FreezeHook(t.freeze.params, t.freeze.epochs))
+    return hooks
 
 
 def run_fingerprint(stage: StageConfig, dataset: DatasetRef) -> str:
@@ -114,7 +130,7 @@ def train_reid(
     trainer = Trainer(model, criterion, optimizer, scheduler, loader,
                       loss_optimizers=loss_optimizers,
                       device=resolve_device(runtime.device), amp=runtime.amp, seed=t.seed,
-                      hooks=[checkpoints, MetricsHook(logger), *hooks])
+                      hooks=[checkpoints, *two_step_hooks(t), MetricsHook(logger), *hooks])
     result = trainer.fit(t.epochs)
     model_path = Path(out_dir) / "model.pt"
     save_model(model_path, model.cpu(), stage.model, num_classes, inp)

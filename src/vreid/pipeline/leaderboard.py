@@ -39,6 +39,7 @@ from ..engine import MetricLogger, NullLogger
 from ..eval.bootstrap import Interval, bootstrap_draws, interval, paired_difference
 from ..eval.power import predicted_half_width, queries_needed, variance_components
 from ..models.frame_memo import FRAME_MEMO
+from ..models import MODELS
 from ..models.registry import INIT_CHECKPOINT, model_arguments
 from .common import (apply_runtime, atomic_write_bytes, atomic_write_json, atomic_write_text,
                      has_splits, load_model, read_configured, resolve_device,

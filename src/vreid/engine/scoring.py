@@ -18,10 +18,13 @@ Which frames are scored is `eval.frames` (`vreid.data.frames`), applied here for
 caller (evaluation, metadata evaluation, ablation, tuning trials, promotion): "all" cuts
 every frame into clips of the model's clip length; "evenly:N" gives each tracklet one
 clip of N evenly spaced frames, so a clip-set or pairwise model sees a set of one clip.
+The spec's clip corruption (paper 002 table 2, `vreid.data.corruption`) is also applied
+here, to the clips the encoder cuts, for every caller alike.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
@@ -68,8 +71,15 @@ class ClipSetEncoder:
     clip_len: int | None = None
 
     def encode(self, model, tracklets, clip_len, batch_size, device, num_workers):
-        own = clip_len if self.clip_len is None else self.clip_len
-        return extract_clip_sets(model, tracklets, own, batch_size, device, num_workers)
+        return extract_clip_sets(model, tracklets, encoder_clip_len(self, clip_len),
+                                 batch_size, device, num_workers)
+
+
+def encoder_clip_len(encoder: Encoder, clip_len: int) -> int:
+    """The frames per clip `encoder` embeds: its own `clip_len` where it fixes one (a
+    `ClipSetEncoder`'s), else `clip_len`."""
+    own = getattr(encoder, "clip_len", None)
+    return clip_len if own is None else own
 
 
 @dataclass(frozen=True)
@@ -195,6 +205,12 @@ class TrackletScoring:
     scorer: Scorer
 
 
+def model_clip_len(model: nn.Module, clip_len: int) -> int:
+    """The frames per clip `model` embeds when fed samples of `clip_len` frames (paper
+    002's step 2: its L, for training samples of M * L); what clip corruption counts."""
+    return encoder_clip_len(model_scoring(model, "euclidean").encoder, clip_len)
+
+
 def model_scoring(model: nn.Module, metric: str) -> TrackletScoring:
     """The model's own `tracklet_scoring(metric)`, else the mean-embedding default."""
     own = getattr(model, "tracklet_scoring", None)
@@ -244,7 +260,10 @@ def score_index(model: nn.Module, index: QueryGallery, cfg: ScoringSettings, spe
     evenly = evenly_count(cfg.frames)
     # "evenly:N": the N picked frames are one clip (N, not the model's clip length)
     clip_len = spec.clip_len if evenly is None else evenly
-    splits = [TrackletFrames(split, transform, cfg.frames)
+    # paper 002's corruption, on the clips the encoder cuts (both encoders, one place)
+    corruption = (None if spec.corruption is None else dataclasses.replace(
+        spec.corruption, clip_len=encoder_clip_len(scoring.encoder, clip_len)))
+    splits = [TrackletFrames(split, transform, cfg.frames, corruption)
               for split in (index.query, index.gallery)]
     started = time.perf_counter()
     q, g = (scoring.encoder.encode(model, split, clip_len, cfg.batch_size, device, num_workers)

@@ -250,6 +250,9 @@ def test_tiny_board_reports_reuses_and_resumes(board):
     assert table[0].startswith("| entry | rank-1 | rank-5 | rank-10 | mAP | mINP |")
     assert table[2].startswith("| tap (ref) |") and table[3].startswith("| tmp |")
     record = json.loads((tmp_path / "runs" / "tmp" / "seed0" / "result.json").read_text())
+    # one-stage models: no first-stage record, row or table
+    assert "first_stage" not in record and report["entries"][1]["first_stage"] is None
+    assert "Two-stage scoring" not in out.md_path.read_text()
     assert len(record["per_query"]["mAP"]) == report["num_queries"] == len(
         record["valid_queries"]) == len(record["query_pids"])
     # the attribute-wise block: the tiny MARS set's accessories, each subset of the queries
@@ -289,6 +292,36 @@ def test_tiny_board_reports_reuses_and_resumes(board):
     assert not grown.report["entries"][2]["same_model_as_reference"]
     line = next(x for x in grown.md_path.read_text().splitlines() if x.startswith("| tap again |"))
     assert "= ref (same model)" in line
+
+
+def test_a_two_stage_entry_records_first_stage_recall_and_refine_cost(board):
+    """Paper 002's step 2 (tiny, with training and test clip corruption on): result.json,
+    the report's row and the markdown carry the first stage's recall@K and the refine
+    stage's cost."""
+    from vreid.models import MODELS
+
+    p, folder, trained, _, tmp_path = board
+    tiny = MODELS.info("i3d_clip_similarity").tiny_kwargs  # M = 3 clips of L = 1, top_k 2
+    stage = {**TINY_STAGE, "model": {"name": "i3d_clip_similarity", "kwargs": tiny},
+             "input": {**TINY_STAGE["input"], "clip_len": 3, "corruption": {"max_clips": 2}},
+             "train": {**TINY_STAGE["train"], "losses": [{"name": "similarity_triplet"}]}}
+    path = write_entry(folder, "5_clip_sets.yaml", name="clip sets", stage=stage)
+    entry = load_entry(p, path)
+    assert entry.stage.input.corruption.max_clips == 2
+    (job,) = lb.plan_jobs(p, [entry], [0], tmp_path / "runs")
+    record = lb.run_job(job, p)
+    assert trained == [("i3d_clip_similarity", 0, 0.001)]
+    first = record["first_stage"]
+    assert first["top_k"] == 2 and 0 <= first["recall"] <= 1 and first["refine_seconds"] > 0
+    assert first["refine_pairs"] == 2 * len(record["valid_queries"])  # every query's top-2
+    assert json.loads(job.result_path.read_text())["first_stage"] == first
+    assert lb.record_metrics(record)["first_stage_recall"] == first["recall"]
+    assert lb.first_stage_summary([record, record]) == {**first, "refine_pairs": float(
+        first["refine_pairs"])}
+    report = {"entries": [{"name": "clip sets", "first_stage": lb.first_stage_summary([record])},
+                          {"name": "tap", "first_stage": None}]}
+    table = lb.first_stage_markdown(report)
+    assert f"| clip sets | 2 | {100 * first['recall']:.1f} |" in table and "| tap |" not in table
 
 
 def test_reference_must_be_an_entry(board):

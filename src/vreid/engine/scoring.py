@@ -110,15 +110,41 @@ class TopKRefinedScorer:
     top_k: int
 
     def distance(self, a: Any, b: Any) -> torch.Tensor:
+        return self.refine(a, b)[0]
+
+    def refine(self, a: Any, b: Any) -> tuple[torch.Tensor, "RefineCost"]:
+        """`distance`, and what the two stages did (`RefineCost`)."""
         if self.top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {self.top_k}")
         d = self.cheap.distance(a, b)
         near = torch.sort(d, dim=1, stable=True).indices[:, : self.top_k]  # [N, k]
         rows = torch.arange(d.shape[0], device=d.device).unsqueeze(1).expand_as(near)
         pairs = torch.stack([rows.flatten(), near.flatten()], dim=1)
+        started = time.perf_counter()
         refined = self.costly.pair_distance(a, b, pairs).float().view_as(near)
+        cost = RefineCost(d, self.top_k, len(pairs), time.perf_counter() - started)
         out = d - d.gather(1, near[:, -1:]) + refined.max(1, keepdim=True).values + 1.0
-        return out.scatter_(1, near, refined)
+        return out.scatter_(1, near, refined), cost
+
+
+@dataclass(frozen=True)
+class RefineCost:
+    """One `TopKRefinedScorer` call: the `cheap` distances it ranked by, its `top_k`, the
+    `pairs` the costly scorer scored and the `seconds` that took."""
+
+    cheap: torch.Tensor
+    top_k: int
+    pairs: int
+    seconds: float
+
+    def metrics(self, query_pids: Sequence[int], gallery_pids: Sequence[int],
+                query_camids: Sequence[int] | None = None,
+                gallery_camids: Sequence[int] | None = None) -> dict[str, float]:
+        """The first stage's recall@K (`top_k_recall`) and the second stage's cost."""
+        return {"first_stage_top_k": float(self.top_k),
+                "first_stage_recall": top_k_recall(self.cheap, query_pids, gallery_pids,
+                                                   self.top_k, query_camids, gallery_camids),
+                "refine_pairs": float(self.pairs), "refine_seconds": self.seconds}
 
 
 @dataclass(frozen=True)
@@ -240,6 +266,8 @@ class IndexScores:
     query_query: torch.Tensor | None = None
     gallery_gallery: torch.Tensor | None = None
     extraction: Throughput = Throughput()
+    # a two-stage scorer's query-gallery call (`TopKRefinedScorer.refine`); None: one stage
+    refine: RefineCost | None = None
 
 
 class QueryGallery(Protocol):
@@ -254,7 +282,8 @@ def score_index(model: nn.Module, index: QueryGallery, cfg: ScoringSettings, spe
                 within: bool = False) -> IndexScores:
     """Encode the query then the gallery tracklets at `spec` and compare them with the
     model's scoring (`model_scoring`); `within` adds query-query and gallery-gallery.
-    The frames of each tracklet are those `cfg.frames` selects (see the module doc)."""
+    A two-stage scorer's query-gallery cost is in `refine`. The frames of each tracklet
+    are those `cfg.frames` selects (see the module doc)."""
     scoring = model_scoring(model, cfg.metric)
     transform = spec.eval_transform()
     evenly = evenly_count(cfg.frames)
@@ -271,6 +300,8 @@ def score_index(model: nn.Module, index: QueryGallery, cfg: ScoringSettings, spe
     extraction = Throughput(time.perf_counter() - started, sum(len(s) for s in splits),
                             sum(len(s.picks(i)) for s in splits for i in range(len(s))))
     distance = scoring.scorer.distance
+    refine = getattr(scoring.scorer, "refine", None)  # a two-stage scorer reports its cost
+    query_gallery, cost = refine(q, g) if refine is not None else (distance(q, g), None)
     if not within:
-        return IndexScores(distance(q, g), extraction=extraction)
-    return IndexScores(distance(q, g), distance(q, q), distance(g, g), extraction)
+        return IndexScores(query_gallery, extraction=extraction, refine=cost)
+    return IndexScores(query_gallery, distance(q, q), distance(g, g), extraction, cost)

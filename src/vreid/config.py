@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import yaml
-from pydantic import (AfterValidator, BeforeValidator, Discriminator, Field, Strict, Tag, TypeAdapter,
-                      ValidationError)
+from pydantic import (AfterValidator, BeforeValidator, Discriminator, Field, Strict, Tag,
+                      TypeAdapter, ValidationError)
 
 from .data.frames import ALL_FRAMES, FORMS as FRAMES_FORMS, evenly_count
 from .data.synth.config import (

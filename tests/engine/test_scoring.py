@@ -279,6 +279,9 @@ def test_set_similarity_pairs_score_each_pair_in_chunks_as_one_minus_psi():
     psi.calls.clear()
     d = TopKRefinedScorer(MeanSetScorer(), SetSimilarityPairs(psi, 2), top_k=1).distance(a, b)
     assert d.shape == (3, 2) and psi.calls == [3]
+    # a top_k above the gallery's size refines every pair and says so
+    _, cost = TopKRefinedScorer(MeanSetScorer(), SetSimilarityPairs(psi, 2), top_k=9).refine(a, b)
+    assert (cost.top_k, cost.pairs) == (2, 6)
 
 
 def test_paper_002_step_two_model_scores_an_index_end_to_end(index):

@@ -95,6 +95,6 @@ def tracklet_generator(seed: int, tracklet: Tracklet) -> torch.Generator:
     """A generator seeded from `seed` and the tracklet (identity, camera, length, first and
     last frame's file name): the same draw for the tracklet in every run and model."""
     frames = tracklet.frames
-    key = (f"{seed}/{tracklet.pid}/{tracklet.camid}/{len(frames)}/"
-           f"{PurePath(frames[0]).name if frames else ''}/{PurePath(frames[-1]).name if frames else ''}")
+    ends = "/".join(PurePath(f).name for f in frames[:1] + frames[-1:])
+    key = f"{seed}/{tracklet.pid}/{tracklet.camid}/{len(frames)}/{ends}"
     return torch.Generator().manual_seed(zlib.crc32(key.encode()))

@@ -122,15 +122,15 @@ class TopKRefinedScorer:
         pairs = torch.stack([rows.flatten(), near.flatten()], dim=1)
         started = time.perf_counter()
         refined = self.costly.pair_distance(a, b, pairs).float().view_as(near)
-        cost = RefineCost(d, self.top_k, len(pairs), time.perf_counter() - started)
+        cost = RefineCost(d, near.shape[1], len(pairs), time.perf_counter() - started)
         out = d - d.gather(1, near[:, -1:]) + refined.max(1, keepdim=True).values + 1.0
         return out.scatter_(1, near, refined), cost
 
 
 @dataclass(frozen=True)
 class RefineCost:
-    """One `TopKRefinedScorer` call: the `cheap` distances it ranked by, its `top_k`, the
-    `pairs` the costly scorer scored and the `seconds` that took."""
+    """One `TopKRefinedScorer` call: the `cheap` distances it ranked by, its `top_k` (at
+    most the number of columns), the `pairs` the costly scorer scored and their `seconds`."""
 
     cheap: torch.Tensor
     top_k: int

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin, get_type_hints
 
 import yaml
-from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, TypeAdapter, ValidationError
+from pydantic import (AfterValidator, BeforeValidator, Discriminator, Field, Strict, Tag,
+                      TypeAdapter, ValidationError)
 
 from .eval.xqda import REGULARISATION as XQDA_REGULARISATION
 from .data.frames import ALL_FRAMES, FORMS as FRAMES_FORMS, evenly_count
@@ -134,6 +135,21 @@ def _erasing_shorthand(value: Any) -> Any:
 
 
 @section
+class CorruptionConfig:
+    """Paper 002's clip corruption (sec. 4.4, table 2; `vreid.data.corruption`): per
+    sequence, M_c drawn uniformly in [0, min(max_clips, M)] of its M clips (clips of the
+    model's L frames) are downscaled by `factor`, JPEG-compressed at `jpeg_quality` and
+    upscaled back, in training and at test. At test the draw is seeded per tracklet from
+    `seed`, so every entry scores the same corrupted query and gallery. `max_clips` 0: off.
+    `jpeg_quality`: the paper gives none; 75 is libjpeg's and Pillow's default."""
+
+    max_clips: NonNegInt = 0
+    factor: Annotated[float, Strict(), Field(ge=1)] = 5.0
+    jpeg_quality: Annotated[int, Strict(), Field(ge=1, le=100)] = 75
+    seed: Int = 0
+
+
+@section
 class InputConfig:
     height: PosInt = 64
     width: PosInt = 32
@@ -144,6 +160,7 @@ class InputConfig:
         RandomErasingConfig())
     flip: Probability = 0.5
     pad: NonNegInt = 4
+    corruption: CorruptionConfig = CorruptionConfig()
 
 
 @section

@@ -364,6 +364,9 @@ def test_set_similarity_pairs_score_each_pair_in_chunks_as_one_minus_psi():
     psi.calls.clear()
     d = TopKRefinedScorer(MeanSetScorer(), SetSimilarityPairs(psi, 2), top_k=1).distance(a, b)
     assert d.shape == (3, 2) and psi.calls == [3]
+    # a top_k above the gallery's size refines every pair and says so
+    _, cost = TopKRefinedScorer(MeanSetScorer(), SetSimilarityPairs(psi, 2), top_k=9).refine(a, b)
+    assert (cost.top_k, cost.pairs) == (2, 6)
 
 
 def test_paper_002_step_two_model_scores_an_index_end_to_end(index):
@@ -391,6 +394,54 @@ def test_paper_002_step_two_model_scores_an_index_end_to_end(index):
     for i in range(3):
         near = torch.sort(cheap[i], stable=True).indices[:2]
         assert torch.allclose(out[i, near], 1 - psi[i, near], atol=1e-5)
+    # the two stages' record: the cheap distances ranked by, top-2 of 3 queries re-scored
+    cost = scores.refine
+    assert torch.equal(cost.cheap, cheap) and (cost.top_k, cost.pairs) == (2, 6)
+    assert cost.seconds > 0
+    ids = ([t.pid for t in index.query], [t.pid for t in index.gallery],
+           [t.camid for t in index.query], [t.camid for t in index.gallery])
+    from vreid.engine.scoring import top_k_recall
+
+    assert cost.metrics(*ids) == {"first_stage_top_k": 2.0,
+                                  "first_stage_recall": top_k_recall(cheap, *ids[:2], 2, *ids[2:]),
+                                  "refine_pairs": 6.0, "refine_seconds": cost.seconds}
+    # a one-stage model records none
+    assert score_index(TinyClipNet(), index, Settings(), InputSpec(16, 8, 2)).refine is None
+
+
+def test_the_specs_clip_corruption_hits_the_clips_each_encoder_cuts(index, monkeypatch):
+    """Paper 002 table 2's test corruption: applied where score_index builds the test
+    frames, on clips of the spec's length (mean encoder) or the model's own L (clip sets),
+    the same at every call; without it, scores are the clean ones."""
+    from vreid.data.corruption import ClipCorruption
+    from vreid.engine import scoring
+    from vreid.models import MODELS, build_model
+
+    seen = []
+
+    class Recording(TrackletFrames):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            seen.append(self.corruption)
+
+    monkeypatch.setattr(scoring, "TrackletFrames", Recording)
+    corruption = ClipCorruption(max_clips=7, clip_len=99, seed=3)  # clip_len: the encoder's
+    torch.manual_seed(0)
+    vector = TinyClipNet()
+    clean = score_index(vector, index, Settings(), InputSpec(16, 8, 2)).query_gallery
+    assert seen == [None, None]
+    spec = InputSpec(16, 8, 2, corruption=corruption)
+    got = score_index(vector, index, Settings(), spec).query_gallery
+    assert [c.clip_len for c in seen[2:]] == [2, 2] and not torch.allclose(clean, got)
+    assert torch.equal(got, score_index(vector, index, Settings(), spec).query_gallery)
+    seen.clear()
+    model = build_model("i3d_clip_similarity",
+                        **{**MODELS.info("i3d_clip_similarity").tiny_kwargs, "clip_len": 2})
+    spec = InputSpec(32, 16, 6, corruption=corruption)  # stage clip_len M * L = 3 * 2
+    clean = score_index(model, index, Settings(), InputSpec(32, 16, 6)).query_gallery
+    got = score_index(model, index, Settings(), spec).query_gallery
+    assert [c.clip_len for c in seen[2:]] == [2, 2] and not torch.allclose(clean, got)
+    assert scoring.model_clip_len(model, 6) == 2 and scoring.model_clip_len(vector, 6) == 6
 
 
 def test_top_k_recall_of_the_first_stage_leaves_out_same_camera_matches():

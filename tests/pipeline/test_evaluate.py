@@ -49,6 +49,47 @@ def test_evaluate_scores_the_untrained_twin_at_the_model_files_size(in_prepared,
     assert out.untrained_cmc is not None and "rr_mAP" in out.metrics
     assert "untrained_rr_mAP" not in out.metrics  # the twin is scored without re-ranking
     assert not any(k.startswith("ecn_") for k in out.metrics)  # ECN is off by default
+    assert not any(k.startswith(("first_stage", "refine_")) for k in out.metrics)  # one stage
+    assert specs[0].corruption is None  # input.corruption is off by default
+
+
+def test_evaluate_reports_a_two_stage_models_recall_at_k_and_corrupts_as_the_stage_says(
+        in_prepared, tmp_path, monkeypatch):
+    """Paper 002's step 2: metrics.json gets the first stage's recall@K and the refine
+    cost; the model stage's input.corruption is the test protocol the spec carries."""
+    import dataclasses
+    import json
+
+    from vreid.config import CorruptionConfig
+    from vreid.models import MODELS
+
+    specs = []
+    real = evaluate_module.rank_metrics_timed
+
+    def recording(model, index, params, spec, device, rerank):
+        specs.append(spec)
+        return real(model, index, params, spec, device, rerank)
+
+    monkeypatch.setattr(evaluate_module, "rank_metrics_timed", recording)
+    tiny = MODELS.info("i3d_clip_similarity").tiny_kwargs  # M = 3 clips of L = 1, top_k 2
+    path = tmp_path / "model.pt"
+    save_model(path, build_model("i3d_clip_similarity", **tiny),
+               ModelConfig("i3d_clip_similarity", tiny), 4, InputConfig(32, 16, 3))
+    p = load_params("params.yaml")
+    stage = p.stages["train_video"]
+    stage = dataclasses.replace(stage, input=dataclasses.replace(
+        stage.input, corruption=CorruptionConfig(max_clips=2, seed=4)))
+    p = dataclasses.replace(p, stages={**p.stages, "train_video": stage},
+                            eval=dataclasses.replace(p.eval, untrained_baseline=False))
+    out = evaluate_module.evaluate(p, path, tmp_path / "reports")
+    m = out.metrics
+    assert m["first_stage_top_k"] == 2 and 0 <= m["first_stage_recall"] <= 1
+    assert m["refine_pairs"] == 2 * len(read_configured(p.data.video).query)
+    assert m["refine_seconds"] > 0
+    assert json.loads((tmp_path / "reports" / "metrics.json").read_text())["refine_pairs"] == (
+        m["refine_pairs"])
+    (spec,) = specs
+    assert (spec.corruption.max_clips, spec.corruption.seed) == (2, 4)
 
 
 def test_evaluate_reports_ecn_metrics_when_configured(in_prepared, tmp_path, monkeypatch):

@@ -33,6 +33,16 @@ def repo_params():
     return load_params(REPO / "params.yaml")
 
 
+@pytest.fixture(scope="module")
+def bench_params():
+    """The benchmark profile, whose `stages:` table has paper 002's step 1 (p002_i3d)."""
+    return load_params(REPO / "benchmark" / "params.yaml")
+
+
+# paper 002's benchmark-profile entries (step 2 from the table's p002_i3d, tables 1 and 2)
+P002_BENCHMARK = [str(REPO / "configs" / "p002" / "*.yaml")]
+
+
 def test_every_committed_entry_loads_with_paper_figures_for_the_ablations(repo_params):
     entries = load_entries(repo_params, repo_params.leaderboard.entries)
     names = [e.name for e in entries]
@@ -61,9 +71,8 @@ def test_every_claim_names_an_entry_and_no_entry_claims_itself(repo_params):
             assert claim.beats != e.name and claim.source.startswith("paper "), e.file
 
 
-def _paper_entries(repo_params, prefix):
-    return [e for e in load_entries(repo_params, COMMITTED)
-            if Path(e.file).name.startswith(prefix)]
+def _paper_entries(params, prefix, patterns=COMMITTED):
+    return [e for e in load_entries(params, patterns) if Path(e.file).name.startswith(prefix)]
 
 
 def test_paper_001_and_004_entries_cover_their_tables(repo_params):
@@ -131,16 +140,26 @@ def test_paper_003_entries_change_one_setting_of_the_reference_each(repo_params)
     assert any(n.startswith("vlad.") for n, _ in model.named_parameters())
 
 
-@pytest.mark.parametrize("prefix", ["p001_", "p002_", "p003_", "p004_"])
-def test_paper_entry_models_build_and_train_a_step_with_their_losses(repo_params, prefix):
+@pytest.mark.parametrize("prefix, profile", [("p001_", "repo"), ("p002_", "repo"),
+                                             ("p003_", "repo"), ("p004_", "repo"),
+                                             ("p002_", "benchmark")])
+def test_paper_entry_models_build_and_train_a_step_with_their_losses(repo_params, bench_params,
+                                                                     prefix, profile):
     import torch
 
     from vreid.losses import build_losses
+    from vreid.pipeline.common import INIT_ONLY_KWARGS
 
-    for e in _paper_entries(repo_params, prefix):
+    params, patterns = ((repo_params, COMMITTED) if profile == "repo"
+                        else (bench_params, P002_BENCHMARK))
+    entries = _paper_entries(params, prefix, patterns)
+    assert entries
+    for e in entries:
         torch.manual_seed(0)
         inp = e.stage.input
-        model = build_model(e.stage.model.name, num_classes=3, **e.stage.model.kwargs).train()
+        # untrained: the chain's files (init_from) are not read here
+        kwargs = {k: v for k, v in e.stage.model.kwargs.items() if k not in INIT_ONLY_KWARGS}
+        model = build_model(e.stage.model.name, num_classes=3, **kwargs).train()
         criterion = build_losses(e.stage.train.losses, num_classes=3,
                                  feature_dim=model.embedding_dim)
         clips = torch.randn(4, inp.clip_len, 3, inp.height, inp.width)
@@ -152,6 +171,80 @@ def test_paper_entry_models_build_and_train_a_step_with_their_losses(repo_params
         assert torch.isfinite(losses["total"]), e.file
         with torch.no_grad():
             assert model.eval()(clips[:2]).shape == (2, model.embedding_dim), e.file
+
+
+def test_paper_002_benchmark_entries_cover_step_2_and_tables_1_and_2(bench_params,
+                                                                      repo_params):
+    """Step 2 (learned / top-t%-eval / top-t%-traineval) starts from the table's step-1
+    stage, which is configs/leaderboard/p002_i3d.yaml's model; table 2's corruption levels
+    change only input.corruption; table 1's entries only the step-1 training sampling."""
+    entries = {e.name: e for e in load_entries(bench_params, P002_BENCHMARK)}
+    step1 = bench_params.stages["p002_i3d"]
+    committed = load_entry(repo_params, REPO / "configs" / "leaderboard" / "p002_i3d.yaml")
+    assert step1 == committed.stage  # the table's stage is the step-1 entry, setting for setting
+    kinds = {"learned": ("learned", None), "top-t%-eval (t = 20%)": ("top_percent", 100.0),
+             "top-t%-traineval (t = 20%)": ("top_percent", None)}
+    for kind, (aggregation, train_percent) in kinds.items():
+        base = entries[f"p002 step 2, {kind}"]
+        kw = base.stage.model.kwargs
+        assert base.stage.model.name == "i3d_clip_similarity" and kw["aggregation"] == aggregation
+        assert kw.get("train_percent") == train_percent and kw["width"] == 0.25
+        assert kw["init_checkpoint"] == "models/p002_i3d/model.pt"
+        # a training sample is M clips of L frames; the clips' L is step 1's
+        assert base.stage.input.clip_len == kw["num_clips"] * kw["clip_len"]
+        assert kw["clip_len"] == step1.input.clip_len
+        assert base.stage.input.corruption.max_clips == 0 and base.paper is not None
+        for level in (1, 2, 3):
+            e = entries[f"p002 step 2, {kind}, corrupt <= {level} of 4 clips"]
+            assert e.stage.input.corruption.max_clips == level
+            assert dataclasses.replace(e.stage, input=base.stage.input) == base.stage, e.file
+            assert e.paper.source.startswith("paper 002 table 2"), e.file
+    # the paper's claim where the corruption is high: learned beats both baselines
+    worst = entries["p002 step 2, learned, corrupt <= 3 of 4 clips"]
+    assert {c.beats for c in worst.claims} == {
+        "p002 step 2, top-t%-eval (t = 20%), corrupt <= 3 of 4 clips",
+        "p002 step 2, top-t%-traineval (t = 20%), corrupt <= 3 of 4 clips"}
+    assert not entries["p002 step 2, learned"].claims  # comparable at low corruption
+    for e in entries.values():
+        for claim in e.claims:
+            assert claim.beats in entries and claim.source.startswith("paper 002"), e.file
+    for mode in ("random", "evenly"):
+        e = entries[f"p002 I3D (step 1), {mode} training frames"]
+        assert e.stage.input.train_sampling == mode
+        assert dataclasses.replace(e.stage, input=step1.input) == step1
+    assert len(entries) == 3 * 4 + 2
+
+
+def test_paper_002_step_2_starts_from_the_step_1_model_and_trains_only_psi(bench_params,
+                                                                            tmp_path):
+    """The step-2 entry's model built from a step-1 model file (init_from's file): the I3D
+    tensors are step 1's, frozen; one optimiser step on the entry's loss moves psi only."""
+    import torch
+
+    from vreid.losses import build_losses
+    from vreid.pipeline.common import save_model
+
+    step1 = bench_params.stages["p002_i3d"]
+    torch.manual_seed(0)
+    first = build_model(step1.model.name, num_classes=5, **step1.model.kwargs)
+    path = tmp_path / "p002_i3d.pt"
+    save_model(path, first, step1.model, 5, step1.input)
+    e = load_entry(bench_params, REPO / "configs" / "p002" / "p002_s2_learned.yaml")
+    kwargs = {**e.stage.model.kwargs, "init_checkpoint": str(path)}
+    model = build_model(e.stage.model.name, num_classes=5, **kwargs).train()
+    trunk = {k: v.clone() for k, v in model.backbone.state_dict().items()}
+    assert all(torch.equal(v, first.backbone.state_dict()[k]) for k, v in trunk.items())
+    criterion = build_losses(e.stage.train.losses, num_classes=5)
+    optimizer = torch.optim.Adam([q for q in model.parameters() if q.requires_grad], lr=1e-2)
+    psi = {k: v.clone() for k, v in model.similarity.state_dict().items()}
+    inp = e.stage.input
+    clips = torch.randn(4, inp.clip_len, 3, inp.height, inp.width)
+    losses = criterion(model(clips), {"labels": torch.tensor([0, 0, 1, 1])})
+    losses["total"].backward()
+    optimizer.step()
+    assert torch.isfinite(losses["total"])
+    assert all(torch.equal(v, model.backbone.state_dict()[k]) for k, v in trunk.items())
+    assert any(not torch.equal(v, model.similarity.state_dict()[k]) for k, v in psi.items())
 
 
 def test_egoreid_entries_train_region_classifiers_and_switch_the_weights(repo_params):
@@ -295,6 +388,9 @@ def test_tiny_board_reports_reuses_and_resumes(board):
     assert table[0].startswith("| entry | rank-1 | rank-5 | rank-10 | mAP | mINP |")
     assert table[2].startswith("| tap (ref) |") and table[3].startswith("| tmp |")
     record = json.loads((tmp_path / "runs" / "tmp" / "seed0" / "result.json").read_text())
+    # one-stage models: no first-stage record, row or table
+    assert "first_stage" not in record and report["entries"][1]["first_stage"] is None
+    assert "Two-stage scoring" not in out.md_path.read_text()
     assert len(record["per_query"]["mAP"]) == report["num_queries"] == len(
         record["valid_queries"]) == len(record["query_pids"])
     # the attribute-wise block: the tiny MARS set's accessories, each subset of the queries
@@ -334,6 +430,36 @@ def test_tiny_board_reports_reuses_and_resumes(board):
     assert not grown.report["entries"][2]["same_model_as_reference"]
     line = next(x for x in grown.md_path.read_text().splitlines() if x.startswith("| tap again |"))
     assert "= ref (same model)" in line
+
+
+def test_a_two_stage_entry_records_first_stage_recall_and_refine_cost(board):
+    """Paper 002's step 2 (tiny, with training and test clip corruption on): result.json,
+    the report's row and the markdown carry the first stage's recall@K and the refine
+    stage's cost."""
+    from vreid.models import MODELS
+
+    p, folder, trained, _, tmp_path = board
+    tiny = MODELS.info("i3d_clip_similarity").tiny_kwargs  # M = 3 clips of L = 1, top_k 2
+    stage = {**TINY_STAGE, "model": {"name": "i3d_clip_similarity", "kwargs": tiny},
+             "input": {**TINY_STAGE["input"], "clip_len": 3, "corruption": {"max_clips": 2}},
+             "train": {**TINY_STAGE["train"], "losses": [{"name": "similarity_triplet"}]}}
+    path = write_entry(folder, "5_clip_sets.yaml", name="clip sets", stage=stage)
+    entry = load_entry(p, path)
+    assert entry.stage.input.corruption.max_clips == 2
+    (job,) = lb.plan_jobs(p, [entry], [0], tmp_path / "runs")
+    record = lb.run_job(job, p)
+    assert trained == [("i3d_clip_similarity", 0, 0.001)]
+    first = record["first_stage"]
+    assert first["top_k"] == 2 and 0 <= first["recall"] <= 1 and first["refine_seconds"] > 0
+    assert first["refine_pairs"] == 2 * len(record["valid_queries"])  # every query's top-2
+    assert json.loads(job.result_path.read_text())["first_stage"] == first
+    assert lb.record_metrics(record)["first_stage_recall"] == first["recall"]
+    assert lb.first_stage_summary([record, record]) == {**first, "refine_pairs": float(
+        first["refine_pairs"])}
+    report = {"entries": [{"name": "clip sets", "first_stage": lb.first_stage_summary([record])},
+                          {"name": "tap", "first_stage": None}]}
+    table = lb.first_stage_markdown(report)
+    assert f"| clip sets | 2 | {100 * first['recall']:.1f} |" in table and "| tap |" not in table
 
 
 def test_reference_must_be_an_entry(board):

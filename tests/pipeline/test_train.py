@@ -29,8 +29,15 @@ def test_two_step_keys_become_hooks_and_bad_ones_name_the_key():
 
 
 class StartCentres(Hook):
+    """The centres at the start (after k-means) and at the end of each epoch (the
+    checkpoints keep only the newest epoch)."""
+
     def on_train_start(self, trainer):
         self.centres = trainer.model.vlad.centres.detach().clone()
+        self.after_epoch = []
+
+    def on_epoch_end(self, trainer, epoch, metrics):
+        self.after_epoch.append(trainer.model.vlad.centres.detach().clone())
 
 
 def test_personvlad_trains_in_two_steps_from_kmeans_centres(in_prepared, tmp_path,
@@ -54,8 +61,9 @@ def test_personvlad_trains_in_two_steps_from_kmeans_centres(in_prepared, tmp_pat
                      hooks=[start])
     assert len(found) == 1 and found[0].shape == (4, start.centres.shape[1])
     torch.testing.assert_close(start.centres, torch.from_numpy(found[0]).float())
-    first = load_checkpoint(tmp_path / "ckpt" / "epoch_000.pt")["model"]
-    assert torch.equal(first["vlad.centres"], start.centres)  # step 1: fixed
+    assert torch.equal(start.after_epoch[0], start.centres)  # step 1: fixed
+    last = load_checkpoint(tmp_path / "ckpt" / "epoch_001.pt")["model"]
+    assert torch.equal(last["vlad.centres"], start.after_epoch[1])
     model, _ = load_model(out.model_path)
     assert not torch.equal(model.vlad.centres, start.centres)  # step 2: trained
     assert out.epochs_run == 2

@@ -19,10 +19,13 @@ Which frames are scored is `eval.frames` (`vreid.data.frames`), applied here for
 caller (evaluation, metadata evaluation, ablation, tuning trials, promotion): "all" cuts
 every frame into clips of the model's clip length; "evenly:N" gives each tracklet one
 clip of N evenly spaced frames, so a clip-set or pairwise model sees a set of one clip.
+The spec's clip corruption (paper 002 table 2, `vreid.data.corruption`) is also applied
+here, to the clips the encoder cuts, for every caller alike.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
@@ -70,8 +73,15 @@ class ClipSetEncoder:
     clip_len: int | None = None
 
     def encode(self, model, tracklets, clip_len, batch_size, device, num_workers):
-        own = clip_len if self.clip_len is None else self.clip_len
-        return extract_clip_sets(model, tracklets, own, batch_size, device, num_workers)
+        return extract_clip_sets(model, tracklets, encoder_clip_len(self, clip_len),
+                                 batch_size, device, num_workers)
+
+
+def encoder_clip_len(encoder: Encoder, clip_len: int) -> int:
+    """The frames per clip `encoder` embeds: its own `clip_len` where it fixes one (a
+    `ClipSetEncoder`'s), else `clip_len`."""
+    own = getattr(encoder, "clip_len", None)
+    return clip_len if own is None else own
 
 
 @dataclass(frozen=True)
@@ -137,15 +147,41 @@ class TopKRefinedScorer:
     top_k: int
 
     def distance(self, a: Any, b: Any) -> torch.Tensor:
+        return self.refine(a, b)[0]
+
+    def refine(self, a: Any, b: Any) -> tuple[torch.Tensor, "RefineCost"]:
+        """`distance`, and what the two stages did (`RefineCost`)."""
         if self.top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {self.top_k}")
         d = self.cheap.distance(a, b)
         near = torch.sort(d, dim=1, stable=True).indices[:, : self.top_k]  # [N, k]
         rows = torch.arange(d.shape[0], device=d.device).unsqueeze(1).expand_as(near)
         pairs = torch.stack([rows.flatten(), near.flatten()], dim=1)
+        started = time.perf_counter()
         refined = self.costly.pair_distance(a, b, pairs).float().view_as(near)
+        cost = RefineCost(d, near.shape[1], len(pairs), time.perf_counter() - started)
         out = d - d.gather(1, near[:, -1:]) + refined.max(1, keepdim=True).values + 1.0
-        return out.scatter_(1, near, refined)
+        return out.scatter_(1, near, refined), cost
+
+
+@dataclass(frozen=True)
+class RefineCost:
+    """One `TopKRefinedScorer` call: the `cheap` distances it ranked by, its `top_k` (at
+    most the number of columns), the `pairs` the costly scorer scored and their `seconds`."""
+
+    cheap: torch.Tensor
+    top_k: int
+    pairs: int
+    seconds: float
+
+    def metrics(self, query_pids: Sequence[int], gallery_pids: Sequence[int],
+                query_camids: Sequence[int] | None = None,
+                gallery_camids: Sequence[int] | None = None) -> dict[str, float]:
+        """The first stage's recall@K (`top_k_recall`) and the second stage's cost."""
+        return {"first_stage_top_k": float(self.top_k),
+                "first_stage_recall": top_k_recall(self.cheap, query_pids, gallery_pids,
+                                                   self.top_k, query_camids, gallery_camids),
+                "refine_pairs": float(self.pairs), "refine_seconds": self.seconds}
 
 
 @dataclass(frozen=True)
@@ -232,6 +268,12 @@ class TrackletScoring:
     scorer: Scorer
 
 
+def model_clip_len(model: nn.Module, clip_len: int) -> int:
+    """The frames per clip `model` embeds when fed samples of `clip_len` frames (paper
+    002's step 2: its L, for training samples of M * L); what clip corruption counts."""
+    return encoder_clip_len(model_scoring(model, "euclidean").encoder, clip_len)
+
+
 def model_scoring(model: nn.Module, metric: str) -> TrackletScoring:
     """The model's own `tracklet_scoring(metric)`, else the mean-embedding default."""
     own = getattr(model, "tracklet_scoring", None)
@@ -263,6 +305,8 @@ class IndexScores:
     query_query: torch.Tensor | None = None
     gallery_gallery: torch.Tensor | None = None
     extraction: Throughput = Throughput()
+    # a two-stage scorer's query-gallery call (`TopKRefinedScorer.refine`); None: one stage
+    refine: RefineCost | None = None
 
 
 class QueryGallery(Protocol):
@@ -278,7 +322,8 @@ def score_index(model: nn.Module, index: QueryGallery, cfg: ScoringSettings, spe
                 within: bool = False) -> IndexScores:
     """Encode the query then the gallery tracklets at `spec` and compare them with the
     model's scoring (`model_scoring`); `within` adds query-query and gallery-gallery.
-    The frames of each tracklet are those `cfg.frames` selects (see the module doc).
+    The frames of each tracklet are those `cfg.frames` selects (see the module doc). A
+    two-stage scorer's query-gallery cost is in `refine`.
 
     `cfg.scorer == "xqda"` (paper 003 table IX): the index's training tracklets are
     encoded too (counted in `extraction`), XQDA is fitted on their vectors and identities
@@ -300,7 +345,10 @@ def score_index(model: nn.Module, index: QueryGallery, cfg: ScoringSettings, spe
     evenly = evenly_count(cfg.frames)
     # "evenly:N": the N picked frames are one clip (N, not the model's clip length)
     clip_len = spec.clip_len if evenly is None else evenly
-    splits = [TrackletFrames(split, transform, cfg.frames) for split in tracklets]
+    # paper 002's corruption, on the clips the encoder cuts (both encoders, one place)
+    corruption = (None if spec.corruption is None else dataclasses.replace(
+        spec.corruption, clip_len=encoder_clip_len(scoring.encoder, clip_len)))
+    splits = [TrackletFrames(split, transform, cfg.frames, corruption) for split in tracklets]
     started = time.perf_counter()
     q, g, *t = (scoring.encoder.encode(model, split, clip_len, cfg.batch_size, device,
                                        num_workers) for split in splits)
@@ -309,6 +357,8 @@ def score_index(model: nn.Module, index: QueryGallery, cfg: ScoringSettings, spe
     scorer = (fit_xqda_scorer(t[0], [x.pid for x in tracklets[2]], cfg.xqda) if t
               else scoring.scorer)
     distance = scorer.distance
+    refine = getattr(scorer, "refine", None)  # a two-stage scorer reports its cost
+    query_gallery, cost = refine(q, g) if refine is not None else (distance(q, g), None)
     if not within:
-        return IndexScores(distance(q, g), extraction=extraction)
-    return IndexScores(distance(q, g), distance(q, q), distance(g, g), extraction)
+        return IndexScores(query_gallery, extraction=extraction, refine=cost)
+    return IndexScores(query_gallery, distance(q, q), distance(g, g), extraction, cost)

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from ..data.corruption import ClipCorruption
 from ..data.transforms import IMAGENET_MEAN, IMAGENET_STD, build_transform
 
 BATCH_DIM = "batch"
@@ -23,13 +24,16 @@ BATCH_DIM = "batch"
 class InputSpec:
     """What a model sees: frames resized to height x width, normalised with mean / std, in
     clips of `clip_len`. Read from the model file (`input`), not from the config; export,
-    scoring and promotion all use it."""
+    scoring and promotion all use it. `corruption`: paper 002's test-time clip corruption
+    (a protocol of the stage config, not of the model file; None: off), which scoring
+    applies to clips of the model's own length."""
 
     height: int
     width: int
     clip_len: int = 1
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
+    corruption: ClipCorruption | None = None
 
     def eval_transform(self):
         return build_transform(self.height, self.width, train=False, mean=self.mean,

@@ -12,6 +12,7 @@ from torch import nn
 # The stages import the atomic writers from here.
 from ..atomic import atomic_write_bytes, atomic_write_json, atomic_write_text  # noqa: F401
 from ..config import ConfigError, DatasetRef, InputConfig, ModelConfig, RuntimeConfig
+from ..data.corruption import ClipCorruption
 from ..data.index import ReIDIndex
 from ..data.readers import DATASETS, read_dataset
 from ..data.split import validation_split
@@ -74,7 +75,15 @@ def save_model(path: str | Path, model: nn.Module, model_cfg: ModelConfig, num_c
 
 def input_spec(input_cfg: InputConfig) -> InputSpec:
     """The input a stage trains with (normalisation: `build_transform`'s ImageNet default)."""
-    return InputSpec(input_cfg.height, input_cfg.width, input_cfg.clip_len)
+    return InputSpec(input_cfg.height, input_cfg.width, input_cfg.clip_len,
+                     corruption=clip_corruption(input_cfg, input_cfg.clip_len))
+
+
+def clip_corruption(input_cfg: InputConfig, clip_len: int) -> ClipCorruption | None:
+    """`input.corruption` on clips of `clip_len` frames; None when off (max_clips 0)."""
+    c = input_cfg.corruption
+    return (None if c.max_clips == 0 else
+            ClipCorruption(c.max_clips, clip_len, c.factor, c.jpeg_quality, c.seed))
 
 
 def _spec_dict(spec: InputSpec) -> dict[str, Any]:
@@ -88,13 +97,15 @@ def saved_input_spec(saved: dict[str, Any], fallback: InputConfig) -> InputSpec:
     Keys a file lacks fall back explicitly: height / width / clip_len to `fallback` (the
     stage config the file came from; every file `save_model` wrote has them), mean / std
     to ImageNet's (the only normalisation vreid trained with before files recorded it).
+    The test-time corruption is `fallback`'s (the stage config's protocol, never saved).
     """
     inp = saved.get("input") or {}
     default = InputSpec(fallback.height, fallback.width, fallback.clip_len)
     return InputSpec(int(inp.get("height", default.height)), int(inp.get("width", default.width)),
                      int(inp.get("clip_len", default.clip_len)),
                      tuple(float(v) for v in inp.get("mean", default.mean)),
-                     tuple(float(v) for v in inp.get("std", default.std)))
+                     tuple(float(v) for v in inp.get("std", default.std)),
+                     clip_corruption(fallback, int(inp.get("clip_len", default.clip_len))))
 
 
 def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:

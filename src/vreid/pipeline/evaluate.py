@@ -2,6 +2,9 @@
 plain and, as `eval` configures, re-ranked: k-reciprocal (rr_) and ECN (ecn_). With
 `eval.attributes` and a scored set that has per-person attributes, also the plain
 ranking's rank-1 / mAP per attribute (attr_*: `vreid.eval.attributes`; trained model only).
+A model scored in two stages (paper 002's clip sets: a cheap distance's top-K re-scored by
+the learned similarity) adds the first stage's recall@K and the second's cost
+(first_stage_top_k, first_stage_recall, refine_pairs, refine_seconds; `RefineCost`).
 
 It also writes which frames were scored (`eval.frames`) to reports/eval_protocol.json
 (a plain output, not a DVC metric: metrics files hold numbers only) and its timing
@@ -101,6 +104,8 @@ def _ranked(model: nn.Module, index: ReIDIndex, params: Params, spec: InputSpec,
     results = [result]
     metrics = _summary(result, ev)
     metrics["num_valid_queries"] = result.num_valid
+    if scores.refine is not None:  # two-stage scoring: first-stage recall@K, refine cost
+        metrics.update(scores.refine.metrics(*ids))
     attributes = index_attributes(index) if ev.attributes else None
     if attributes is not None:
         metrics.update(attribute_metrics(result, ids[0], attributes))

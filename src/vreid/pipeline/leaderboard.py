@@ -54,6 +54,8 @@ RESULT = "result.json"
 # name -> rank cut-off of the per-query hit; AP and INP are stored as they are
 CUTOFFS = {"rank1": 1, "rank5": 5, "rank10": 10}
 METRICS = (*CUTOFFS, "mAP", "mINP")
+# a two-stage model's evaluation metrics kept in result.json's "first_stage"
+FIRST_STAGE = ("first_stage_top_k", "first_stage_recall", "refine_pairs", "refine_seconds")
 LEVEL = 0.95
 SOURCE = Path(__file__).resolve().parents[1]  # src/vreid: its code is in the fingerprint
 
@@ -309,6 +311,7 @@ def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str
     valid_queries: list[int] = []
     query_pids: list[int] = []  # the person of each valid query (attribute subsets)
     per_split: list[dict[str, float]] = []
+    first_stage: list[dict[str, float]] = []  # two-stage scoring, per split
     train_seconds = inference_seconds = 0.0
     epochs_run, offset, resumed = 0, 0, None
     for split in job.splits or (None,):
@@ -322,9 +325,12 @@ def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str
         model, saved = load_model(out.model_path)
         index = read_configured(_split(job.scored, split))
         start = time.perf_counter()
-        _, (result, *_) = ranked(model, index, scored_with, saved_input_spec(saved, job.stage.input),
-                                 resolve_device(p.runtime.device))
+        metrics, (result, *_) = ranked(model, index, scored_with,
+                                       saved_input_spec(saved, job.stage.input),
+                                       resolve_device(p.runtime.device))
         inference_seconds += time.perf_counter() - start
+        if "first_stage_recall" in metrics:
+            first_stage.append({k: metrics[k] for k in FIRST_STAGE})
         valid = np.isfinite(result.ap)
         first = result.first_match[valid]
         values = {name: (first < k).astype(int).tolist() for name, k in CUTOFFS.items()}
@@ -349,6 +355,12 @@ def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str
         # frozen frames this run took from the memo / computed (runtime.frame_memo_mb)
         "frame_memo": {k: memo_after[k] - memo_before[k] for k in ("hits", "misses")},
     }
+    if first_stage:  # over the splits: recall averaged, pairs and seconds summed
+        record["first_stage"] = {
+            "top_k": int(first_stage[0]["first_stage_top_k"]),
+            "recall": float(np.mean([f["first_stage_recall"] for f in first_stage])),
+            "refine_pairs": int(sum(f["refine_pairs"] for f in first_stage)),
+            "refine_seconds": float(sum(f["refine_seconds"] for f in first_stage))}
     if job.splits:
         record.update(splits=list(job.splits), per_split=per_split)
     atomic_write_json(job.result_path, record)
@@ -367,9 +379,10 @@ def _split(ref: DatasetRef, split: int | None) -> DatasetRef:
 
 def record_metrics(record: Mapping[str, Any]) -> dict[str, float]:
     """What a (entry, seed) run logs: its metrics, times and parameter count."""
+    first = {f"first_stage_{k}": float(v) for k, v in (record.get("first_stage") or {}).items()}
     return {**record["metrics"], "train_seconds": record["train_seconds"],
             "inference_seconds": record["inference_seconds"],
-            "parameters": float(record["parameters"])}
+            "parameters": float(record["parameters"]), **first}
 
 
 def _ray_job(job: Job, p: Params, root: str, threads: int) -> dict[str, Any]:
@@ -524,11 +537,23 @@ def aggregate(entries: Sequence[Entry], seeds: Sequence[int],
             "inference_seconds": float(np.mean([r["inference_seconds"] for r in runs])),
             "parameters": runs[0]["parameters"],
             "paper": dataclasses.asdict(e.paper) if e.paper else None,
+            "first_stage": first_stage_summary(runs),
         })
     return {"reference": reference, "seeds": list(seeds), "num_queries": num_queries,
             "bootstrap_samples": samples, "bootstrap_seed": bootstrap_seed, "level": LEVEL,
             "target_half_width": target_half_width, "entries": rows,
             "claims": claim_verdicts(entries, values, draws, same_model)}
+
+
+def first_stage_summary(runs: Sequence[Mapping[str, Any]]) -> dict[str, float] | None:
+    """A two-stage entry's first-stage recall@K and refine cost, means over its seeds
+    (None for a one-stage entry)."""
+    stages = [r["first_stage"] for r in runs if r.get("first_stage")]
+    if not stages:
+        return None
+    return {"top_k": stages[0]["top_k"],
+            **{k: float(np.mean([s[k] for s in stages]))
+               for k in ("recall", "refine_pairs", "refine_seconds")}}
 
 
 CLAIM_METRICS = ("rank1", "mAP")
@@ -626,6 +651,9 @@ def leaderboard_markdown(report: Mapping[str, Any]) -> str:
             "interval's half-width. Times: seconds per seed (training wall time, scoring the "
             "query and gallery). Percent.")
     parts = [markdown_table(headers, cells), "", note, "", power_markdown(report)]
+    two_stage = first_stage_markdown(report)
+    if two_stage:
+        parts += ["", two_stage]
     claims = claims_markdown(report)
     if claims:
         parts += ["", claims]
@@ -638,6 +666,22 @@ def leaderboard_markdown(report: Mapping[str, Any]) -> str:
                   "their fingerprint (settings, data, upstream models or code) differs from "
                   f"this checkout's (`--report-only`): {runs}."]
     return "\n".join(parts) + "\n"
+
+
+def first_stage_markdown(report: Mapping[str, Any]) -> str:
+    """Two-stage entries: the first stage's recall@K and the refine stage's cost."""
+    from ..markdown import markdown_table
+
+    cells = [[row["name"], str(f["top_k"]), f"{100 * f['recall']:.1f}",
+              f"{f['refine_pairs']:.0f}", f"{f['refine_seconds']:.2f}"]
+             for row in report["entries"] if (f := row.get("first_stage"))]
+    if not cells:
+        return ""
+    note = ("Two-stage scoring: recall@K, the percent of queries with a true match among "
+            "the cheap distance's top K (the most the re-scoring can rank first), and the "
+            "re-scoring's cost (query-gallery pairs scored, seconds), means over seeds.")
+    return "\n".join([markdown_table(["entry", "K", "recall@K", "pairs", "refine s"], cells),
+                      "", note])
 
 
 def claims_markdown(report: Mapping[str, Any]) -> str:

@@ -18,15 +18,16 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..config import DatasetRef, RuntimeConfig, StageConfig, TrainConfig
-from ..data.clip_dataset import TrainClips
+from ..data.clip_dataset import TrainClips, relabel
 from ..data.sampling import IdentitySampler, ShuffleSampler
 from ..data.transforms import FrameErasing, build_transform
 from ..engine import (CheckpointHook, FreezeHook, Hook, KMeansInitHook, MetricLogger,
                       MetricsHook, NullLogger, Trainer)
 from ..engine.schedule import make_optimizers, warmup_multistep
+from ..engine.scoring import model_clip_len
 from ..losses import CompositeLoss, build_losses
 from ..models import build_model
-from .common import apply_runtime, read_configured, resolve_device, save_model
+from .common import apply_runtime, clip_corruption, read_configured, resolve_device, save_model
 from .fingerprint import fingerprint, upstream_files
 from .timing import record_timing, stage_timing
 
@@ -113,10 +114,12 @@ def train_reid(
                                 erasing_value=erasing.value)
     per_frame = (FrameErasing(erasing.p, erasing.scale, erasing.ratio, erasing.value)
                  if erasing.per_frame else None)
-    clips = TrainClips(index.train, inp.clip_len, inp.train_sampling, transform, seed=t.seed,
-                       erasing=per_frame)
-    num_classes = len(clips.pid_to_label)
+    num_classes = len(relabel(index.train))
     model = build_model(stage.model.name, num_classes=num_classes, **stage.model.kwargs)
+    # paper 002's corruption counts the clips the model embeds (its L, not M * L)
+    corruption = clip_corruption(inp, model_clip_len(model, inp.clip_len))
+    clips = TrainClips(index.train, inp.clip_len, inp.train_sampling, transform, seed=t.seed,
+                       erasing=per_frame, corruption=corruption)
     criterion = build_losses(t.losses, num_classes=num_classes,  # after the model: RNG order
                              feature_dim=getattr(model, "embedding_dim", None))
     sampler = batch_sampler(t, clips.labels, criterion)

@@ -1,7 +1,10 @@
 """Helpers shared by several readers: existence checks that name the missing
-path, .mat loading with key checks, sorted frame listing, seeded fallback splits.
+path, .mat loading with key checks, sorted frame listing, seeded fallback splits,
+and the invariant checks every reader uses (uniqueness, ranges, disjointness), all
+vectorised so that real-scale index files (MARS: ~1.2 M names) stay fast.
 
-Everything raises `DatasetFormatError` with the offending path in the message.
+Everything raises `DatasetFormatError` with the offending path (and row / line / key)
+in the message.
 """
 
 from __future__ import annotations
@@ -80,6 +83,69 @@ def load_mat_array(path: str, key: str, what: str) -> np.ndarray:
                 f"{what} {path!r}: key {key!r} holds non-integer values"
             )
     return arr.astype(np.int64)
+
+
+def find_duplicate(values) -> tuple[int, int] | None:
+    """(position of the first occurrence, position of the repeat) of the first value of
+    `values` that occurs again, or None when all are distinct. Integer arrays are checked
+    with numpy, other sequences with one set (then a dict scan only when a repeat exists)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iub":
+        flat = values.reshape(-1)
+        if flat.size < 2:
+            return None
+        _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+        repeats = np.flatnonzero(first[inverse.reshape(-1)] != np.arange(flat.size))
+        if not repeats.size:
+            return None
+        k = int(repeats[0])
+        return int(first[inverse.reshape(-1)[k]]), k
+    values = list(values)
+    if len(set(values)) == len(values):
+        return None
+    seen: dict = {}
+    for k, value in enumerate(values):
+        if value in seen:
+            return seen[value], k
+        seen[value] = k
+    return None  # pragma: no cover  (a repeat exists, so the scan finds it)
+
+
+def require_unique(values, path: str, item: str, unit: str = "line", base: int = 1) -> None:
+    """Raise naming `path`, the repeated `item` and both of its `unit`s (numbered from
+    `base`) when a value of `values` occurs twice."""
+    dup = find_duplicate(values)
+    if dup is not None:
+        first, k = dup
+        value = values[k]
+        value = value.item() if isinstance(value, np.generic) else value
+        raise DatasetFormatError(
+            f"{path!r} {unit} {k + base}: {item} {value!r} repeats {unit} {first + base} "
+            f"(each {item} must occur once)"
+        )
+
+
+def require_in_range(values: np.ndarray, lo: int, hi: int, path: str, item: str,
+                     unit: str = "row", base: int = 1) -> None:
+    """Raise naming `path` and the first `unit` whose value lies outside lo..hi."""
+    values = np.asarray(values)
+    bad = (values < lo) | (values > hi)
+    if bad.any():
+        k = int(np.flatnonzero(bad.reshape(-1))[0])
+        raise DatasetFormatError(
+            f"{path!r} {unit} {k + base}: {item} {values.reshape(-1)[k].item()!r} is outside "
+            f"{lo}..{hi}"
+        )
+
+
+def require_disjoint(a, b, where: str, a_name: str, b_name: str, item: str) -> None:
+    """Raise naming `where` and up to five `item`s found in both `a` and `b`."""
+    both = set(a) & set(b)
+    if both:
+        shown = sorted(both, key=lambda v: natural_key(str(v)))[:5]
+        raise DatasetFormatError(
+            f"{where}: {item}(s) {shown} in both {a_name} and {b_name} ({len(both)} in all; "
+            "they must be disjoint)"
+        )
 
 
 def natural_key(name: str) -> tuple:

@@ -110,16 +110,18 @@ def find_duplicate(values) -> tuple[int, int] | None:
     return None  # pragma: no cover  (a repeat exists, so the scan finds it)
 
 
-def require_unique(values, path: str, item: str, unit: str = "line", base: int = 1) -> None:
-    """Raise naming `path`, the repeated `item` and both of its `unit`s (numbered from
-    `base`) when a value of `values` occurs twice."""
+def require_unique(values, path: str, item: str, unit: str = "line", base: int = 1,
+                   key: str = "") -> None:
+    """Raise naming `path` (and `key` within it), the repeated `item` and both of its
+    `unit`s (numbered from `base`) when a value of `values` occurs twice."""
     dup = find_duplicate(values)
     if dup is not None:
         first, k = dup
         value = values[k]
         value = value.item() if isinstance(value, np.generic) else value
         raise DatasetFormatError(
-            f"{path!r} {unit} {k + base}: {item} {value!r} repeats {unit} {first + base} "
+            f"{path!r}{' ' + key if key else ''} {unit} {k + base}: {item} {value!r} repeats "
+            f"{unit} {first + base} "
             f"(each {item} must occur once)"
         )
 
@@ -174,6 +176,26 @@ def list_subdirs(directory: str) -> list[str]:
     subdirs = [e for e in entries if os.path.isdir(os.path.join(directory, e))]
     subdirs.sort(key=natural_key)
     return subdirs
+
+
+def person_dirs(cam_dir: str, pattern: "re.Pattern[str]", form: str) -> dict[int, str]:
+    """Person number -> directory name of every sub-directory of `cam_dir`, each named by
+    `pattern` (one group: the number; `form` says it in messages, e.g. "personNNN").
+    Raises naming a directory that does not match, or two directories of one number
+    (person1 and person001)."""
+    out: dict[int, str] = {}
+    for name in list_subdirs(cam_dir):
+        m = pattern.match(name)
+        if m is None:
+            raise DatasetFormatError(f"directory {os.path.join(cam_dir, name)!r} is not named {form}")
+        num = int(m.group(1))
+        if num in out:
+            raise DatasetFormatError(
+                f"directories {os.path.join(cam_dir, out[num])!r} and {name!r} are the same "
+                f"person {num}; each person has one directory per camera"
+            )
+        out[num] = name
+    return out
 
 
 def generate_splits(num_items: int, num_splits: int = 10, seed: int = 0) -> list[tuple[list[int], list[int]]]:

@@ -67,8 +67,8 @@ def test_class_constants_match_the_one_class_list():
 
 def test_id_listed_twice_is_an_error(make_lip):
     root = make_lip()
-    (root / "TrainVal_images" / "val_id.txt").write_text("10_1\n9_2\n10_1.jpg\n")
-    with pytest.raises(DatasetFormatError, match=r"val_id\.txt' line 3: id '10_1' repeats line 1"):
+    (root / "TrainVal_images" / "val_id.txt").write_text("10_1\n\n9_2\n10_1.jpg\n")  # lines 1, 3, 4
+    with pytest.raises(DatasetFormatError, match=r"val_id\.txt' line 4: id '10_1' repeats line 1"):
         read_lip(root)
 
 
@@ -130,3 +130,10 @@ def test_label_size_differs_from_image_is_an_error(tmp_path):
     decoded, mode, path = _label_file(tmp_path, np.zeros((3, 2), np.uint8))
     with pytest.raises(DatasetFormatError, match=r"lab\.png' is 2x3 but its image is 4x8"):
         check_label_map(decoded, path, mode, image_size=(4, 8))
+
+
+def test_line_numbers_count_blank_lines(make_lip):
+    root = make_lip()
+    (root / "TrainVal_images" / "val_id.txt").write_text("10_1\n\n\nnope\n")
+    with pytest.raises(DatasetFormatError, match=r"nope\.jpg.*val_id\.txt' line 4 is missing"):
+        read_lip(root)

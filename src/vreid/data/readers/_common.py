@@ -39,15 +39,20 @@ def require_file(path: str, what: str) -> str:
     return path
 
 
-def read_lines(path: str, what: str) -> list[str]:
-    """Non-blank stripped lines of a required text file."""
+def numbered_lines(path: str, what: str) -> list[tuple[int, str]]:
+    """(1-based line number, stripped line) of the non-blank lines of a required text file."""
     require_file(path, what)
     try:
         with open(path, "r", encoding="utf-8") as fh:
             text = fh.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetFormatError(f"cannot read {what} {path!r}: {exc}") from exc
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    return [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+
+
+def read_lines(path: str, what: str) -> list[str]:
+    """Non-blank stripped lines of a required text file."""
+    return [line for _, line in numbered_lines(path, what)]
 
 
 def load_mat_array(path: str, key: str, what: str) -> np.ndarray:
@@ -111,17 +116,19 @@ def find_duplicate(values) -> tuple[int, int] | None:
 
 
 def require_unique(values, path: str, item: str, unit: str = "line", base: int = 1,
-                   key: str = "") -> None:
+                   key: str = "", numbers=None) -> None:
     """Raise naming `path` (and `key` within it), the repeated `item` and both of its
-    `unit`s (numbered from `base`) when a value of `values` occurs twice."""
+    `unit`s (numbered from `base`, or `numbers[position]` when given, e.g. the line
+    numbers of non-blank lines) when a value of `values` occurs twice."""
     dup = find_duplicate(values)
     if dup is not None:
         first, k = dup
         value = values[k]
         value = value.item() if isinstance(value, np.generic) else value
+        at = (lambda i: numbers[i]) if numbers is not None else (lambda i: i + base)
         raise DatasetFormatError(
-            f"{path!r}{' ' + key if key else ''} {unit} {k + base}: {item} {value!r} repeats "
-            f"{unit} {first + base} "
+            f"{path!r}{' ' + key if key else ''} {unit} {at(k)}: {item} {value!r} repeats "
+            f"{unit} {at(first)} "
             f"(each {item} must occur once)"
         )
 

@@ -43,7 +43,7 @@ import numpy as np
 
 from vreid.data.index import DatasetFormatError, ParsingIndex, ParsingSample
 from vreid.data.readers import DATASETS
-from vreid.data.readers._common import read_lines, require_dir, require_unique
+from vreid.data.readers._common import numbered_lines, require_dir, require_unique
 
 # LIP's classes 0..19 (vreid.data.synth.render.LIP_CLASSES, the one list of their names;
 # vreid.data.regions.NUM_LIP_CLASSES / IGNORE_LABEL; a test keeps these equal).
@@ -85,7 +85,8 @@ def check_label_map(label: Any, path: str, mode: str | None = None,
 def _read_split(root: str, split: str) -> list[ParsingSample]:
     images_root = os.path.join(root, "TrainVal_images")
     id_path = os.path.join(images_root, f"{split}_id.txt")
-    ids = read_lines(id_path, f"LIP {split} id list")
+    numbered = numbered_lines(id_path, f"LIP {split} id list")
+    ids = [line for _, line in numbered]
     if not ids:
         raise DatasetFormatError(f"LIP {split} id list {id_path!r} lists no ids")
     image_dir = require_dir(os.path.join(images_root, f"{split}_images"), f"LIP {split} image directory")
@@ -97,8 +98,8 @@ def _read_split(root: str, split: str) -> list[ParsingSample]:
     labels = set(os.listdir(label_dir))
     out: list[ParsingSample] = []
     bare = [i[:-4] if i.lower().endswith((".jpg", ".png")) else i for i in ids]
-    require_unique(bare, id_path, "id", unit="line")  # (blank lines are not counted)
-    for lineno, sample_id in enumerate(bare, 1):
+    require_unique(bare, id_path, "id", unit="line", numbers=[n for n, _ in numbered])
+    for (lineno, _), sample_id in zip(numbered, bare):
         if os.sep in sample_id or "/" in sample_id or sample_id in (".", ".."):
             raise DatasetFormatError(
                 f"{id_path!r} line {lineno}: id {sample_id!r} must be a bare file name")

@@ -3,7 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
-from vreid.data.index import ParsingSample
+from vreid.data.index import DatasetFormatError, ParsingSample
 from vreid.data.parsing_dataset import (FlipWithLabelSwap, ParsingDataset, parsing_batch,
                                        swap_left_right)
 from vreid.data.readers import read_dataset
@@ -81,3 +81,28 @@ def test_flip_probability_uses_torch_rng():
     torch.manual_seed(0)
     again = [bool(t(img, lab)[1][0, 0] != 14) for _ in range(20)]
     assert first == again and 0 < sum(first) < 20
+
+
+# ------------------------------------------------------ invariants (issue 15, item 1)
+
+
+def test_16_bit_label_is_an_error_naming_the_file(tmp_path):
+    """Issue 15: a 16-bit label wrapped through astype(np.uint8) (256 -> class 0)."""
+    sample = _pair(tmp_path, np.zeros((8, 4), np.uint8))
+    Image.fromarray(np.full((8, 4), 256, np.uint16)).save(sample.label)
+    with pytest.raises(DatasetFormatError, match=r"lab\.png'?: a label map must be 8-bit"):
+        ParsingDataset([sample], 16, 8, train=False)[0]
+
+
+def test_label_outside_the_lip_classes_is_an_error_naming_the_file(tmp_path):
+    label = np.zeros((8, 4), np.uint8)
+    label[2, 1] = 25
+    with pytest.raises(DatasetFormatError, match=r"lab\.png'?: value\(s\) \[25\] are not LIP classes"):
+        ParsingDataset([_pair(tmp_path, label)], 16, 8, train=False)[0]
+
+
+def test_label_of_another_size_is_an_error_naming_the_file(tmp_path):
+    sample = _pair(tmp_path, np.zeros((8, 4), np.uint8))
+    Image.fromarray(np.zeros((8, 5), np.uint8)).save(sample.label)
+    with pytest.raises(DatasetFormatError, match=r"lab\.png' is 5x8 but its image is 4x8"):
+        ParsingDataset([sample], 16, 8, train=False)[0]

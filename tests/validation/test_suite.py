@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import os
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from vreid.data.index import ParsingIndex, ReIDIndex
 from vreid.validation import render_markdown, validate_parsing, validate_reid
@@ -156,7 +158,17 @@ def _size_mismatch(index, helpers):
     return index, "image_label_sizes_agree", "train_images/00000.jpg: image 6x12 but label"
 
 
-@pytest.mark.parametrize("mutate", [_label_25, _label_missing, _image_corrupt, _size_mismatch])
+def _label_16_bit(index, helpers):
+    """Issue 15: a 16-bit label map (values < 20 here) is refused as not 8-bit."""
+    path = os.path.join(index.root, index.train[1].label)
+    with Image.open(path) as lab:
+        arr = np.asarray(lab).astype(np.uint16)
+    Image.fromarray(arr).save(path)
+    return index, "files_decode", "train_segmentations/00001.png: cannot decode as a label map (mode I"
+
+
+@pytest.mark.parametrize("mutate", [_label_25, _label_missing, _image_corrupt, _size_mismatch,
+                                    _label_16_bit])
 def test_parsing_failure_mode_fails_only_its_check(parsing_index, helpers, mutate):
     index, expected, offending = mutate(parsing_index, helpers)
     result = validate_parsing(index)

@@ -21,6 +21,7 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
 from .index import ParsingSample
+from .readers.lip import check_label_map
 from .regions import LEFT_RIGHT_PAIRS
 from .transforms import IMAGENET_MEAN, IMAGENET_STD
 
@@ -67,12 +68,12 @@ class ParsingDataset(Dataset):
         with Image.open(sample.image) as img:
             image = tv_tensors.Image(torch.from_numpy(np.asarray(img.convert("RGB")).copy()).permute(2, 0, 1))
         with Image.open(sample.label) as lab:
-            raw = np.asarray(lab)
-        if raw.ndim != 2:
-            raise ValueError(f"{sample.label}: a label map must be single-channel, got shape {raw.shape}")
-        label = tv_tensors.Mask(torch.from_numpy(raw.astype(np.uint8)))
-        if image.shape[-2:] != label.shape[-2:]:
-            raise ValueError(f"{sample.image} and {sample.label} differ in size")
+            raw, mode = np.asarray(lab), lab.mode
+        # single-channel, 8-bit (never cast: a 16-bit 256 would wrap to 0), LIP classes
+        # or the ignore label, the image's size; DatasetFormatError naming the file
+        raw = check_label_map(raw, sample.label, mode,
+                              image_size=(image.shape[-1], image.shape[-2]))
+        label = tv_tensors.Mask(torch.from_numpy(raw.copy()))
         image, label = self.resize(image, label)
         image, label = self.flip(image, label)
         return self.to_float(image).as_subclass(torch.Tensor), label.as_subclass(torch.Tensor).long(), 0

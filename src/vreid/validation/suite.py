@@ -230,7 +230,7 @@ def parsing_checks(num_classes: int) -> list[Check]:
         ),
         Check(
             "files_decode",
-            "every image decodes and every label decodes as a single-channel map",
+            "every image decodes and every label decodes as a single-channel 8-bit map",
             (("ExpectColumnValuesToBeInSet", {"column": "undecodable", "value_set": [False]}),),
             "files",
             describe_row=_file_problem,

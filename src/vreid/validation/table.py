@@ -289,6 +289,12 @@ def _probe_pair(image_path: str, label_path: str) -> dict:
                 UNDECODABLE,
                 f"cannot decode as a label map (mode {mode}, not single-channel)",
             )
+        elif mode not in ("L", "P") or arr.dtype != np.uint8:
+            # a 16-bit map would wrap through uint8 when trained on (256 -> 0)
+            out["label_problem"] = (
+                UNDECODABLE,
+                f"cannot decode as a label map (mode {mode}, dtype {arr.dtype}, not 8-bit)",
+            )
         elif arr.size:
             out["label_min"] = int(arr.min())
             out["label_max"] = int(arr.max())

@@ -63,3 +63,48 @@ def test_png_tracklet_names_a_missing_or_empty_directory(tmp_path):
     t = png_tracklet(str(tmp_path / "p"), 7, 1, "p", "Toy")
     assert [f.rsplit("/", 1)[1] for f in t.frames] == ["2.png", "10.png"]
     assert (t.pid, t.camid, t.meta) == (7, 1, {"person": "p"})
+
+
+def test_find_duplicate_and_require_unique_name_both_positions():
+    import numpy as np
+
+    from vreid.data.readers._common import find_duplicate, require_unique
+
+    assert find_duplicate(np.array([3, 1, 2])) is None and find_duplicate(["a", "b"]) is None
+    assert find_duplicate(np.array([[4, 7, 9, 7, 4]])) == (1, 3)  # 7 repeats first
+    assert find_duplicate(["x", "y", "y", "x"]) == (1, 2)
+    with pytest.raises(DatasetFormatError, match=r"'f\.txt' line 3: name 'y' repeats line 2"):
+        require_unique(["x", "y", "y"], "f.txt", "name")
+    with pytest.raises(DatasetFormatError, match=r"'f\.mat' key k entry 2: row 5 repeats entry 1"):
+        require_unique(np.array([5, 5]), "f.mat", "row", unit="entry", key="key k")
+
+
+def test_require_in_range_and_disjoint_name_the_place():
+    import numpy as np
+
+    from vreid.data.readers._common import require_disjoint, require_in_range
+
+    require_in_range(np.array([1, 6]), 1, 6, "t.mat", "camid")
+    with pytest.raises(DatasetFormatError, match=r"'t\.mat' row 2: camid 7 is outside 1\.\.6"):
+        require_in_range(np.array([1, 7, 0]), 1, 6, "t.mat", "camid")
+    require_disjoint(["a"], ["b"], "here", "A", "B", "image")
+    with pytest.raises(DatasetFormatError, match=r"here: image\(s\) \['b'\] in both A and B"):
+        require_disjoint(["a", "b"], ["b"], "here", "A", "B", "image")
+
+
+def test_person_dirs_refuses_odd_names_and_two_dirs_of_one_person(tmp_path):
+    import re
+
+    from vreid.data.readers._common import person_dirs
+
+    pattern = re.compile(r"^person_(\d+)$")
+    (tmp_path / "person_0002").mkdir()
+    (tmp_path / "person_0010").mkdir()
+    assert person_dirs(str(tmp_path), pattern, "person_NNNN") == {2: "person_0002", 10: "person_0010"}
+    (tmp_path / "person_2").mkdir()
+    with pytest.raises(DatasetFormatError, match=r"directories .*person_0*2' and 'person_0*2' are the same person 2"):
+        person_dirs(str(tmp_path), pattern, "person_NNNN")
+    (tmp_path / "person_2").rmdir()
+    (tmp_path / "misc").mkdir()
+    with pytest.raises(DatasetFormatError, match=r"misc'? is not named person_NNNN"):
+        person_dirs(str(tmp_path), pattern, "person_NNNN")

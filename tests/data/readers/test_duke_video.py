@@ -62,3 +62,29 @@ def test_non_numeric_pid_folder(make_duke):
     (root / "train" / "abc").mkdir()
     with pytest.raises(DatasetFormatError, match=r"train.abc"):
         read_duke_video(root)
+
+
+# ------------------------------------------------------ invariants (issue 15, item 1)
+
+
+def test_non_numeric_tracklet_folder_is_an_error(make_duke):
+    root = make_duke()
+    (root / "gallery" / "0004" / "extra").mkdir()
+    with pytest.raises(DatasetFormatError, match=r"gallery.0004.extra'? is not a <tracklet id> folder"):
+        read_duke_video(root)
+
+
+@pytest.mark.parametrize("cam", [0, 9])
+def test_camera_out_of_range_is_an_error(make_duke, image_writer, cam):
+    root = make_duke()
+    shutil.rmtree(root / "query" / "0003" / "0001")
+    image_writer(root / "query" / "0003" / "0001" / f"0003_C{cam}_F0001_X00001.jpg")
+    with pytest.raises(DatasetFormatError, match=rf"query.0003.0001'?: camera C{cam} is"):
+        read_duke_video(root)
+
+
+def test_repeated_frame_number_is_an_error(make_duke, image_writer):
+    root = make_duke()
+    image_writer(root / "query" / "0003" / "0001" / "0003_C2_F0040_X00099.jpg")
+    with pytest.raises(DatasetFormatError, match=r"query.0003.0001'?: frames .* same frame number F40"):
+        read_duke_video(root)

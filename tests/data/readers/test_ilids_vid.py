@@ -65,7 +65,8 @@ def test_missing_sequences(make_ilids):
 def test_missing_person_in_cam2(make_ilids):
     root = make_ilids()
     shutil.rmtree(root / "i-LIDS-VID" / "sequences" / "cam2" / "person010")
-    with pytest.raises(DatasetFormatError, match=r"missing iLIDS-VID frame directory.*cam2.person010"):
+    with pytest.raises(DatasetFormatError,
+                       match=r"person 10 \(person010\) has no directory in .*cam2'.*both cameras"):
         read_ilids_vid(root)
 
 
@@ -106,3 +107,56 @@ def test_public_layout_first_half_is_test(tmp_path, make_ilids):
     assert [t.pid for t in index.query] == [10, 4, 1]
     assert [t.pid for t in index.gallery] == [10, 4, 1]
     assert sorted({t.pid for t in index.train}) == [2, 7, 11]
+
+
+# ------------------------------------------------------ invariants (issue 15, item 1)
+
+
+def test_person_only_in_cam2_is_an_error(make_ilids, image_writer):
+    root = make_ilids()
+    image_writer(root / "i-LIDS-VID" / "sequences" / "cam2" / "person099" / "a_00001.png")
+    with pytest.raises(DatasetFormatError, match=r"person 99 \(person099\) has no directory in .*cam1'"):
+        read_ilids_vid(root)
+
+
+@pytest.mark.parametrize("cam", ["cam1", "cam2"])
+def test_badly_named_person_directory_is_an_error(make_ilids, cam):
+    root = make_ilids()
+    (root / "i-LIDS-VID" / "sequences" / cam / "notes").mkdir()
+    with pytest.raises(DatasetFormatError, match=rf"{cam}.notes'? is not named personNNN"):
+        read_ilids_vid(root)
+
+
+def test_two_directories_of_one_person_is_an_error(make_ilids, image_writer):
+    root = make_ilids()
+    image_writer(root / "i-LIDS-VID" / "sequences" / "cam1" / "person7" / "a_00001.png")
+    with pytest.raises(DatasetFormatError, match=r"cam1.person007'? and 'person7' are the same person 7"):
+        read_ilids_vid(root)
+
+
+def test_repeated_index_in_a_split_row_is_an_error(make_ilids):
+    """A repeat puts one person in train and test (or twice in test)."""
+    root = make_ilids()
+    ls_set = sio.loadmat(root / SPLIT)["ls_set"]
+    ls_set[4, 5] = ls_set[4, 0]
+    sio.savemat(root / SPLIT, {"ls_set": ls_set})
+    with pytest.raises(DatasetFormatError,
+                       match=r"train_test_splits_ilidsvid\.mat' ls_set row 5 column 6: person index \d repeats column 1"):
+        read_ilids_vid(root)
+
+
+def test_odd_split_row_is_an_error(make_ilids):
+    root = make_ilids()
+    sio.savemat(root / SPLIT, {"ls_set": sio.loadmat(root / SPLIT)["ls_set"][:, :5]})
+    with pytest.raises(DatasetFormatError, match=r"ls_set.*even number of persons.*\(10, 5\)"):
+        read_ilids_vid(root)
+
+
+def test_non_integer_split_entry_is_an_error(make_ilids):
+    root = make_ilids()
+    ls_set = sio.loadmat(root / SPLIT)["ls_set"].astype(float)
+    ls_set[0, 0] = 1.5
+    sio.savemat(root / SPLIT, {"ls_set": ls_set})
+    with pytest.raises(DatasetFormatError, match=r"train_test_splits_ilidsvid\.mat.*non-integer"):
+        read_ilids_vid(root)
+

@@ -103,3 +103,57 @@ def test_empty_person_directory(make_prid):
         f.unlink()
     with pytest.raises(DatasetFormatError, match=r"person_0003.*no \.png frames"):
         read_prid2011(root)
+
+
+# ------------------------------------------------------ invariants (issue 15, item 1)
+
+
+@pytest.mark.parametrize("part", ["train", "test"])
+def test_person_twice_in_one_list_is_an_error(make_prid, part):
+    """A repeated test person would be scored as two queries."""
+    split = {"train": [1, 2, 3], "test": [4, 5, 6]}
+    split[part] = split[part] + [f"person_{split[part][0]:04d}"]  # same person, other spelling
+    root = make_prid(splits=[split])
+    with pytest.raises(DatasetFormatError,
+                       match=rf"splits_prid2011\.json' split 0 '{part}' entry 4: person \d repeats entry 1"):
+        read_prid2011(root)
+
+
+@pytest.mark.parametrize("entry", [1.0, True, None, "p1"])
+def test_split_entry_of_the_wrong_type_is_an_error(make_prid, entry):
+    root = make_prid(splits=[{"train": [entry, 2, 3], "test": [4, 5, 6]}])
+    with pytest.raises(DatasetFormatError, match=r"splits_prid2011\.json.*split 0 'train' entry .* neither"):
+        read_prid2011(root)
+
+
+def test_empty_split_list_or_part_is_an_error(make_prid):
+    root = make_prid(splits=[{"train": [1, 2, 3], "test": [4, 5, 6]}])
+    (root / "splits_prid2011.json").write_text("[]")
+    with pytest.raises(DatasetFormatError, match=r"splits_prid2011\.json.*non-empty list of splits"):
+        read_prid2011(root)
+    (root / "splits_prid2011.json").write_text(json.dumps([{"train": [1], "test": []}]))
+    with pytest.raises(DatasetFormatError, match=r"splits_prid2011\.json.*split 0 'test' must be a non-empty"):
+        read_prid2011(root)
+
+
+@pytest.mark.parametrize("cam", ["cam_a", "cam_b"])
+def test_two_directories_of_one_person_is_an_error(make_prid, image_writer, cam):
+    root = make_prid()
+    image_writer(root / "prid_2011" / "multi_shot" / cam / "person_3" / "0001.png")
+    with pytest.raises(DatasetFormatError, match=rf"{cam}.person_0*3' and 'person_0*3' are the same person 3"):
+        read_prid2011(root)
+
+
+def test_badly_named_person_directory_is_an_error(make_prid):
+    root = make_prid()
+    (root / "prid_2011" / "multi_shot" / "cam_b" / "person-9").mkdir()
+    with pytest.raises(DatasetFormatError, match=r"cam_b.person-9'? is not named person_NNNN"):
+        read_prid2011(root)
+
+
+def test_no_person_in_both_cameras_is_an_error(make_prid):
+    root = make_prid()
+    for p in (1, 2, 3, 4, 5, 6):
+        shutil.rmtree(root / "prid_2011" / "multi_shot" / "cam_b" / f"person_{p:04d}")
+    with pytest.raises(DatasetFormatError, match=r"no person present in both .*cam_a'.*cam_b'"):
+        read_prid2011(root)

@@ -65,3 +65,30 @@ def test_rejects_bad_sources(make_lip):
         read_union([("nope", "/x")])
     with pytest.raises(ValueError, match="at least one"):
         read_union([])
+
+
+# ------------------------------------------------------ invariants (issue 15, item 1)
+
+
+def test_source_listed_twice_is_an_error(make_market, make_duke, make_prid):
+    from vreid.data.index import DatasetFormatError
+
+    market, duke = make_market(), make_duke()
+    with pytest.raises(DatasetFormatError, match=r"union source 3 \('market1501' at .*Market-1501/'\) repeats source 1"):
+        read_union([("market1501", market), ("duke-video", duke), ("market1501", str(market) + os.sep)])
+    # the same root with other options is another source (two PRID2011 splits)
+    prid = make_prid()
+    read_union([("prid2011", prid, {"split_id": 0}), ("prid2011", prid, {"split_id": 1})])
+
+
+def test_source_with_a_negative_pid_or_camid_is_an_error(make_market, monkeypatch):
+    from vreid.data.index import DatasetFormatError, ReIDIndex, Tracklet
+
+    def fake(root):
+        return ReIDIndex(name="fake", root=root, train=[Tracklet(("a.jpg",), 1, 0)],
+                         query=[Tracklet(("b.jpg",), -3, 0)], gallery=[])
+
+    monkeypatch.setitem(DATASETS._items, "fake-negative", fake)
+    with pytest.raises(DatasetFormatError,
+                       match=r"union source 2 \('fake-negative' at '/x'\): tracklet 'b\.jpg' has pid -3"):
+        read_union([("market1501", make_market()), ("fake-negative", "/x")])

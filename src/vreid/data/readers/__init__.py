@@ -4,7 +4,11 @@
 `name` in `DATASETS` and returns the common index (`ReIDIndex`, or
 `ParsingIndex` for `lip`). Pids are the dataset's own ids (never relabelled),
 camids are 0-based, frames are in temporal order. A broken or partial copy
-raises `DatasetFormatError` naming the offending file.
+raises `DatasetFormatError` naming the offending file (and its row / line / key).
+Each reader's docstring lists the invariants of its format that it checks where
+the files are read (uniqueness, ranges, cross-references, types and bit depths);
+anything that would change what is scored is an error, never a warning or a skip.
+The shared checks live in `_common.py`.
 
 `read_attributes(root)` reads a dataset's optional per-person attribute file
 (`attributes.py`: `<root>/attributes.csv`; None when absent).

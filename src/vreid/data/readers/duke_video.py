@@ -9,6 +9,14 @@ Layout (root = the DukeMTMC-VideoReID folder)::
 Frames are ordered by the F number (numerically), camid is the C field minus 1.
 Empty tracklet folders (present in real copies) are skipped; non-.jpg files
 (e.g. Thumbs.db) are ignored.
+
+Invariants checked here (each a `DatasetFormatError` naming the folder or frame):
+
+* every <pid> and <tracklet id> folder name is digits;
+* every .jpg frame name parses as ``<pid>_C<cam>_F<frame>_X<n>.jpg``;
+* a frame's pid is its folder's pid;
+* a tracklet's frames share one camera, C in 1..NUM_CAMS (8);
+* a tracklet's frame numbers F are unique (the temporal order is by F).
 """
 
 from __future__ import annotations
@@ -20,10 +28,11 @@ from vreid.data.index import DatasetFormatError, ReIDIndex, Tracklet
 from vreid.data.readers import DATASETS
 from vreid.data.readers._common import list_subdirs, require_dir
 
+NUM_CAMS = 8  # DukeMTMC's cameras, C1..C8
 _NAME = re.compile(r"^(\d+)_C(\d+)_F(\d+)_X(\d+)\.jpg$")
 
 
-def _read_tracklet(tdir: str, pid: int) -> Tracklet | None:
+def _read_tracklet(tdir: str, pid: int, num_cams: int | None) -> Tracklet | None:
     names = [n for n in os.listdir(tdir) if n.lower().endswith(".jpg")]
     if not names:
         return None
@@ -47,13 +56,22 @@ def _read_tracklet(tdir: str, pid: int) -> Tracklet | None:
     cam = cams.pop()
     if cam < 1:
         raise DatasetFormatError(f"tracklet {tdir!r}: camera C{cam} is not 1-based")
+    if num_cams is not None and cam > num_cams:
+        raise DatasetFormatError(f"tracklet {tdir!r}: camera C{cam} is outside C1..C{num_cams}")
     keyed.sort()
+    for (f_prev, n_prev), (f, n) in zip(keyed, keyed[1:]):
+        if f == f_prev:
+            raise DatasetFormatError(
+                f"tracklet {tdir!r}: frames {n_prev!r} and {n!r} have the same frame number F{f}"
+            )
     frames = tuple(os.path.join(tdir, name) for _, name in keyed)
     return Tracklet(frames=frames, pid=pid, camid=cam - 1, meta={"tracklet": os.path.basename(tdir)})
 
 
-def read_duke_split(root: str, split: str, what: str | None = None) -> list[Tracklet]:
-    """Tracklets of `root/split/<pid>/<tracklet id>/` (also EgoReID's tracklet folders)."""
+def read_duke_split(root: str, split: str, what: str | None = None,
+                    num_cams: int | None = NUM_CAMS) -> list[Tracklet]:
+    """Tracklets of `root/split/<pid>/<tracklet id>/` (also EgoReID's tracklet folders,
+    with `num_cams` None: no upper camera bound)."""
     split_dir = require_dir(os.path.join(root, split), what or f"DukeMTMC-VideoReID {split} directory")
     out: list[Tracklet] = []
     for pid_name in list_subdirs(split_dir):
@@ -64,7 +82,12 @@ def read_duke_split(root: str, split: str, what: str | None = None) -> list[Trac
         pid = int(pid_name)
         pid_dir = os.path.join(split_dir, pid_name)
         for tid in list_subdirs(pid_dir):
-            tracklet = _read_tracklet(os.path.join(pid_dir, tid), pid)
+            if not tid.isdigit():
+                raise DatasetFormatError(
+                    f"directory {os.path.join(pid_dir, tid)!r} is not a <tracklet id> folder "
+                    "(digits expected)"
+                )
+            tracklet = _read_tracklet(os.path.join(pid_dir, tid), pid, num_cams)
             if tracklet is not None:
                 out.append(tracklet)
     return out

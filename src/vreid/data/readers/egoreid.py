@@ -12,6 +12,20 @@ and split, and every row a folder. Each tracklet's ``meta`` holds ``tracklet`` (
 ``camera`` (1-based), ``entry_time``, ``exit_time`` (seconds) and ``direction``
 (``towards`` / ``away``); ``index.metadata["sensors"]`` maps camid (0-based) to that
 camera's streams (column name -> float array, NaN where a sample is missing).
+
+Invariants checked here (each a `DatasetFormatError` naming the file and line or folder):
+
+* ``tracklets.csv``: present and readable; the header holds every column of
+  TABLE_COLUMNS, each once; no row has more fields than the header; on every line
+  id, pid and camera are integers with id >= 0, pid >= 0 and camera >= 1 (1-based),
+  entry_time / exit_time finite numbers with entry <= exit, direction one of
+  DIRECTIONS and split one of SPLITS; every id occurs once;
+* the tracklet folders follow the DukeMTMC-VideoReID layout and its invariants
+  (`vreid.data.readers.duke_video`; any camera number >= 1);
+* every tracklet folder has a row with the same id, pid, camera and split, and every
+  row a folder holding frames;
+* every camera of the table has its sensor log ``sensors/cam<k>.csv`` with every
+  sensor column and time_s present and strictly increasing (`vreid.data.sensors`).
 """
 
 from __future__ import annotations
@@ -22,7 +36,7 @@ import os
 
 from vreid.data.index import DatasetFormatError, ReIDIndex, Tracklet
 from vreid.data.readers import DATASETS
-from vreid.data.readers._common import require_dir, require_file
+from vreid.data.readers._common import require_dir, require_file, require_unique
 from vreid.data.readers.duke_video import read_duke_split
 from vreid.data.sensors import read_sensor_csv
 
@@ -45,14 +59,21 @@ def read_tracklet_table(path: str) -> dict[str, dict]:
     missing = [c for c in TABLE_COLUMNS if c not in header]
     if missing:
         raise DatasetFormatError(f"tracklet table {path!r} lacks column(s) {missing}")
+    require_unique(list(header), path, "column", unit="header field")
     out: dict[str, dict] = {}
     for line, row in enumerate(rows, start=2):
         where = f"tracklet table {path!r} line {line}"
+        if None in row:  # csv.DictReader files fields beyond the header under None
+            raise DatasetFormatError(f"{where}: {len(header) + len(row[None])} fields, but the "
+                                     f"header has {len(header)}")
         try:
             tid, pid, cam = int(row["id"]), int(row["pid"]), int(row["camera"])
             entry, exit_ = float(row["entry_time"]), float(row["exit_time"])
         except (TypeError, ValueError) as exc:
             raise DatasetFormatError(f"{where}: {exc}") from None
+        if tid < 0 or pid < 0 or cam < 1:
+            raise DatasetFormatError(f"{where}: id {tid} and pid {pid} must be >= 0 and camera "
+                                     f"{cam} >= 1 (1-based)")
         if not (math.isfinite(entry) and math.isfinite(exit_) and entry <= exit_):
             raise DatasetFormatError(f"{where}: entry_time {entry} / exit_time {exit_} are not "
                                      "finite with entry <= exit")
@@ -78,7 +99,7 @@ def read_egoreid(root) -> ReIDIndex:
     seen: set[str] = set()
     for split in SPLITS:
         out = []
-        for t in read_duke_split(root, split, f"EgoReID {split} directory"):
+        for t in read_duke_split(root, split, f"EgoReID {split} directory", num_cams=None):
             tid = t.meta["tracklet"]
             folder = os.path.dirname(t.frames[0])
             row = table.get(tid)

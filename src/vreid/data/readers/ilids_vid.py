@@ -16,6 +16,19 @@ returned index says so in its `split_info` attribute.
 
 Train: both cameras of the train persons. Query: cam1 of the test persons
 (camid 0). Gallery: cam2 of the test persons (camid 1). pid = NNN of personNNN.
+
+Invariants checked here (each a `DatasetFormatError` naming the file or directory,
+and the ls_set row):
+
+* every directory under cam1 / cam2 is named personNNN, one per person number
+  (person1 and person001 in one camera is an error);
+* every person has both cameras: cam1 and cam2 hold the same persons (the first
+  person missing from either is named);
+* every person directory of a split holds at least one .png frame;
+* ``ls_set`` (split file): the key is present and numeric with whole-number values;
+  2-D (splits x persons) with an even number of columns (half test, half train);
+  every entry a 1-based index into the sorted person list (1..number of persons);
+  no entry repeated within a row, so train and test are disjoint in every split.
 """
 
 from __future__ import annotations
@@ -23,16 +36,15 @@ from __future__ import annotations
 import os
 import re
 
-import numpy as np
-
 from vreid.data.index import DatasetFormatError, ReIDIndex, Tracklet
 from vreid.data.readers import DATASETS
 from vreid.data.readers._common import (
     Splits,
-    list_subdirs,
     load_mat_array,
+    person_dirs,
     png_tracklet,
     require_dir,
+    require_unique,
     two_camera_split_index,
 )
 
@@ -42,9 +54,10 @@ _PERSON = re.compile(r"^person(\d+)$")
 
 def _load_splits(path: str, num_persons: int) -> Splits:
     ls_set = load_mat_array(path, "ls_set", "iLIDS-VID split file")
-    if ls_set.ndim != 2 or ls_set.shape[1] < 2:
+    if ls_set.ndim != 2 or ls_set.shape[1] < 2 or ls_set.shape[1] % 2:
         raise DatasetFormatError(
-            f"{path!r}: key 'ls_set' must be a (splits x persons) array, got shape {ls_set.shape}"
+            f"{path!r}: key 'ls_set' must be a (splits x persons) array with an even number of "
+            f"persons (half test, half train), got shape {ls_set.shape}"
         )
     splits = []
     for r, row in enumerate(ls_set):
@@ -54,8 +67,7 @@ def _load_splits(path: str, num_persons: int) -> Splits:
                 f"{path!r}: ls_set row {r + 1} has person index {int(row[bad][0])} out of range "
                 f"1..{num_persons} (number of person directories)"
             )
-        if len(np.unique(row)) != len(row):
-            raise DatasetFormatError(f"{path!r}: ls_set row {r + 1} repeats a person index")
+        require_unique(row, path, "person index", unit="column", key=f"ls_set row {r + 1}")
         half = len(row) // 2
         # public convention: row[:half] is test, row[half:] is train (see module docstring)
         test, train = [int(i) - 1 for i in row[:half]], [int(i) - 1 for i in row[half:]]
@@ -76,17 +88,25 @@ def read_ilids_vid(root, split_id: int = 0, seed: int = 0) -> ReIDIndex:
         require_dir(os.path.join(seq_dir, "cam1"), "iLIDS-VID cam1 directory"),
         require_dir(os.path.join(seq_dir, "cam2"), "iLIDS-VID cam2 directory"),
     ]
-    persons = sorted(list_subdirs(cam_dirs[0]))
-    if not persons:
+    cam1, cam2 = (person_dirs(d, _PERSON, "personNNN") for d in cam_dirs)
+    if not cam1:
         raise DatasetFormatError(f"iLIDS-VID cam1 directory {cam_dirs[0]!r} holds no person directories")
-    pids = []
-    for person in persons:
-        m = _PERSON.match(person)
-        if m is None:
+    for have, lack, d in ((cam1, cam2, cam_dirs[1]), (cam2, cam1, cam_dirs[0])):
+        alone = sorted(set(have) - set(lack))
+        if alone:
             raise DatasetFormatError(
-                f"directory {os.path.join(cam_dirs[0], person)!r} is not named personNNN"
+                f"iLIDS-VID person {alone[0]} ({have[alone[0]]}) has no directory in {d!r} "
+                f"({len(alone)} such person(s)); every person has both cameras"
             )
-        pids.append(int(m.group(1)))
+    renamed = [n for n in sorted(cam1) if cam1[n] != cam2[n]]
+    if renamed:
+        n = renamed[0]
+        raise DatasetFormatError(
+            f"iLIDS-VID person {n} is {cam1[n]!r} in {cam_dirs[0]!r} but {cam2[n]!r} in "
+            f"{cam_dirs[1]!r}"
+        )
+    persons = sorted(cam1.values())
+    pids = [int(_PERSON.match(p).group(1)) for p in persons]
 
     def tracklet(i: int, camid: int) -> Tracklet:
         return png_tracklet(os.path.join(cam_dirs[camid], persons[i]), pids[i], camid,

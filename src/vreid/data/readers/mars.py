@@ -11,9 +11,26 @@ Layout (root = the MARS folder)::
                                   rows of the name list; camid 1-based)
     info/query_IDX.mat            key query_IDX, 1-based rows of track_test_info
 
-Query = the query_IDX rows, gallery = every other test row. Tracklets with pid
--1 (junk) are skipped, pid 0 (distractors) kept. Only directory presence is
-checked (real MARS has ~1.2 M frames); the .mat parsing is vectorised.
+Query = the query_IDX rows, gallery = every other test row. Gallery tracklets
+with pid -1 (junk) are skipped, pid 0 (distractors) kept. Only directory presence
+is checked (real MARS has ~1.2 M frames); the .mat parsing is vectorised.
+
+Invariants checked here (each a `DatasetFormatError` naming the file and the
+row / line / key; nothing is skipped or repaired silently):
+
+* name lists (``train_name.txt``, ``test_name.txt``): not empty; every line parses as
+  ``PPPPCcTttttFfff.jpg`` with PPPP four digits or ``00-1``; camera c in
+  1..NUM_CAMS (6); every name occurs once (the line of both occurrences is named).
+* ``tracks_*_info.mat``: the key is present and numeric with whole-number values
+  (integer arrays, or whole-number floats); shape N x 4; every row has
+  1 <= start <= end <= number of names; camid in 1..NUM_CAMS; the rows neither
+  repeat nor overlap (each name belongs to at most one tracklet); every name of rows
+  start..end carries the row's pid and camera (the line is named); the frame
+  folder ``bbox_*/PPPP`` of every kept tracklet exists.
+* ``query_IDX.mat``: the key is present and numeric with whole-number values; a
+  1 x Q or Q x 1 array; every entry a 1-based row of ``tracks_test_info.mat``;
+  entries unique (a repeated query would be scored twice); every query row a real
+  tracklet, not junk (pid -1: it would silently drop out of the query set).
 """
 
 from __future__ import annotations
@@ -25,8 +42,15 @@ import numpy as np
 
 from vreid.data.index import DatasetFormatError, ReIDIndex, Tracklet
 from vreid.data.readers import DATASETS
-from vreid.data.readers._common import load_mat_array, require_dir, require_file
+from vreid.data.readers._common import (
+    load_mat_array,
+    require_dir,
+    require_file,
+    require_in_range,
+    require_unique,
+)
 
+NUM_CAMS = 6  # MARS's cameras, C1..C6
 # pid field is 4 chars ('0001', or '00-1' for junk); camera, tracklet and frame numbers follow.
 _NAME_LINE = re.compile(r"^(\d{4}|00-1)C(\d+)T\d+F\d+\.jpg$", re.MULTILINE)
 
@@ -51,6 +75,9 @@ def _parse_names(names: list[str], path: str) -> tuple[np.ndarray, np.ndarray]:
     n = len(matches)
     pids = np.fromiter((pid_lut[m[0]] for m in matches), dtype=np.int64, count=n)
     cams = np.fromiter((cam_lut[m[1]] for m in matches), dtype=np.int64, count=n)
+    if not all(1 <= c <= NUM_CAMS for c in cam_lut.values()):
+        require_in_range(cams, 1, NUM_CAMS, path, "camera", unit="line")
+    require_unique(names, path, "name", unit="line")
     return pids, cams
 
 
@@ -78,10 +105,18 @@ def _check_track_info(info: np.ndarray, path: str, key: str, num_names: int, nam
             f"{path!r} row {row + 1}: start/end {int(start[row])}..{int(end[row])} out of range "
             f"for {names_path!r} with {num_names} names"
         )
-    bad_cam = info[:, 3] < 1
-    if bad_cam.any():
-        row = int(np.flatnonzero(bad_cam)[0])
-        raise DatasetFormatError(f"{path!r} row {row + 1}: camid {int(info[row, 3])} is not 1-based")
+    require_in_range(info[:, 3], 1, NUM_CAMS, path, "camid (1-based)")
+    # rows must not repeat or overlap: sorted by start, each must begin after the previous ends
+    order = np.argsort(start, kind="stable")
+    clash = np.flatnonzero(start[order[1:]] <= end[order[:-1]])
+    if clash.size:
+        a, b = sorted((int(order[clash[0]]), int(order[clash[0] + 1])))
+        same = bool(start[a] == start[b] and end[a] == end[b])
+        raise DatasetFormatError(
+            f"{path!r} row {b + 1} (names {int(start[b])}..{int(end[b])}) "
+            f"{'repeats' if same else 'overlaps'} row {a + 1} (names {int(start[a])}..{int(end[a])}) "
+            f"of {names_path!r}: each name belongs to at most one tracklet"
+        )
 
 
 def _check_rows_agree(
@@ -162,7 +197,15 @@ def read_mars(root) -> ReIDIndex:
         raise DatasetFormatError(
             f"{q_path!r}: query row {bad} out of range for tracks_test_info.mat with {len(te_info)} rows"
         )
+    require_unique(query_idx, q_path, "query row", unit="entry")
     query_rows = query_idx - 1
+    junk = te_info[query_rows, 2] == -1
+    if junk.any():
+        k = int(np.flatnonzero(junk)[0])
+        raise DatasetFormatError(
+            f"{q_path!r} entry {k + 1}: query row {int(query_idx[k])} of tracks_test_info.mat is a "
+            "junk tracklet (pid -1); every query must be a real tracklet"
+        )
     is_query = np.zeros(len(te_info), dtype=bool)
     is_query[query_rows] = True
     gallery_rows = np.flatnonzero(~is_query)

@@ -18,6 +18,19 @@ than 21" is read as "at most 21" (kept: > 21), the convention that yields 178 pe
 
 Train: both cameras of the train persons. Query: cam_a of the test persons
 (camid 0). Gallery: cam_b of the test persons (camid 1). pid = NNNN.
+
+Invariants checked here (each a `DatasetFormatError` naming the file or directory,
+and the split / list / entry):
+
+* every directory under cam_a / cam_b is named person_NNNN, one per person number
+  (person_1 and person_0001 in one camera is an error);
+* at least one person is present in both cameras;
+* every person directory of a split holds at least one .png frame;
+* ``splits_prid2011.json``: valid JSON, a non-empty list of splits, each a dict with
+  non-empty ``train`` and ``test`` lists; every entry a person number (int, not bool or
+  float) or a ``person_NNNN`` / digits string; every named person present in both
+  cam_a and cam_b; no person twice in one list (a repeated test person would be a
+  repeated query); train and test disjoint in every split.
 """
 
 from __future__ import annotations
@@ -31,25 +44,16 @@ from vreid.data.readers import DATASETS
 from vreid.data.readers._common import (
     Splits,
     list_frames,
-    list_subdirs,
+    person_dirs,
     png_tracklet,
     require_dir,
+    require_unique,
     two_camera_split_index,
 )
 
 SPLIT_FILE = "splits_prid2011.json"
 MIN_FRAMES = 21  # generated splits keep persons with > MIN_FRAMES frames in both cameras
 _PERSON = re.compile(r"^person_(\d+)$")
-
-
-def _person_numbers(cam_dir: str) -> dict[int, str]:
-    out = {}
-    for name in list_subdirs(cam_dir):
-        m = _PERSON.match(name)
-        if m is None:
-            raise DatasetFormatError(f"directory {os.path.join(cam_dir, name)!r} is not named person_NNNN")
-        out[int(m.group(1))] = name
-    return out
 
 
 def _entry_to_number(entry, path: str, s: int, part: str) -> int:
@@ -84,16 +88,15 @@ def _load_splits(path: str, common: list[int]) -> Splits:
             entries = split[part]
             if not isinstance(entries, list) or not entries:
                 raise DatasetFormatError(f"{path!r}: split {s} {part!r} must be a non-empty list")
-            idx = []
-            for entry in entries:
-                num = _entry_to_number(entry, path, s, part)
+            nums = [_entry_to_number(entry, path, s, part) for entry in entries]
+            require_unique(nums, path, "person", unit="entry", key=f"split {s} {part!r}")
+            for num in nums:
                 if num not in position:
                     raise DatasetFormatError(
                         f"{path!r}: split {s} {part!r} names person {num}, which is not present "
                         "in both cam_a and cam_b"
                     )
-                idx.append(position[num])
-            parts.append(idx)
+            parts.append([position[num] for num in nums])
         overlap = set(parts[0]) & set(parts[1])
         if overlap:
             raise DatasetFormatError(
@@ -117,7 +120,7 @@ def read_prid2011(root, split_id: int = 0, seed: int = 0) -> ReIDIndex:
         require_dir(os.path.join(ms_dir, "cam_a"), "PRID2011 cam_a directory"),
         require_dir(os.path.join(ms_dir, "cam_b"), "PRID2011 cam_b directory"),
     ]
-    cam_a, cam_b = _person_numbers(cam_dirs[0]), _person_numbers(cam_dirs[1])
+    cam_a, cam_b = (person_dirs(d, _PERSON, "person_NNNN") for d in cam_dirs)
     common = sorted(set(cam_a) & set(cam_b))
     if not common:
         raise DatasetFormatError(f"PRID2011: no person present in both {cam_dirs[0]!r} and {cam_dirs[1]!r}")

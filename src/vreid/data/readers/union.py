@@ -4,6 +4,17 @@ Used for pretraining on many image sets at once. Each later set's pids and
 camids are shifted past the previous sets' ranges (offset = running sum of
 max id + 1), and the train / query / gallery splits are concatenated
 split-wise. Each tracklet's meta records `dataset`, `orig_pid`, `orig_camid`.
+
+Invariants checked here (besides each source's own, checked by its reader):
+
+* sources are `(name, root)` or `(name, root, options)` with a registered re-ID
+  dataset name (TypeError / KeyError: a configuration mistake, not a data file);
+  at least one source (ValueError);
+* no source is listed twice (same name, same resolved root, same options): its
+  tracklets would be counted twice, queries included (`DatasetFormatError`);
+* every source's pids and camids are >= 0, so that the running offsets keep the
+  sources' identity and camera ranges disjoint (`DatasetFormatError` naming the
+  dataset, its root and the first offending tracklet's first frame).
 """
 
 from __future__ import annotations
@@ -12,7 +23,7 @@ import os
 from dataclasses import replace
 from typing import Any, Iterable, Sequence
 
-from vreid.data.index import ReIDIndex, Tracklet
+from vreid.data.index import DatasetFormatError, ReIDIndex, Tracklet
 from vreid.data.readers import DATASETS
 
 
@@ -38,7 +49,14 @@ def read_union(sources: Iterable[Sequence[Any]], all_to_train: bool = False) -> 
     splits: dict[str, list[Tracklet]] = {"train": [], "query": [], "gallery": []}
     pid_offset = cam_offset = 0
     names, roots = [], []
-    for name, root, options in sources:
+    seen: dict[tuple, int] = {}
+    for k, (name, root, options) in enumerate(sources):
+        key = (name, os.path.realpath(os.fspath(root)), repr(sorted(options.items())))
+        if key in seen:
+            raise DatasetFormatError(
+                f"union source {k + 1} ({name!r} at {os.fspath(root)!r}) repeats source "
+                f"{seen[key] + 1}: its tracklets would be counted twice")
+        seen[key] = k
         reader = DATASETS.get(name)
         index = reader(root, **options)
         if not isinstance(index, ReIDIndex):
@@ -46,6 +64,12 @@ def read_union(sources: Iterable[Sequence[Any]], all_to_train: bool = False) -> 
         names.append(name)
         roots.append(os.fspath(root))
         all_tracklets = [*index.train, *index.query, *index.gallery]
+        negative = next((t for t in all_tracklets if t.pid < 0 or t.camid < 0), None)
+        if negative is not None:
+            raise DatasetFormatError(
+                f"union source {k + 1} ({name!r} at {os.fspath(root)!r}): tracklet "
+                f"{negative.frames[0] if negative.frames else '(no frames)'!r} has pid "
+                f"{negative.pid}, camid {negative.camid}; the id offsets need pids and camids >= 0")
         for split in ("train", "query", "gallery"):
             target = "train" if all_to_train else split
             for t in getattr(index, split):

@@ -76,6 +76,27 @@ def test_paper_001_and_004_profiles_state_the_papers_recipes():
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def test_paper_003_profile_is_its_two_step_training():
+    """Paper 003 sec. III-C: step 1 k-means centres fixed, Adam eps 1e-4 at 0.003 halved
+    every 1K of 50K iterations; step 2 from step 1, everything at 1e-4; OIM tau 0.1 Q 5000."""
+    params = load_params(ROOT / "configs/paper003_personvlad.yaml")
+    step1, step2 = params.stages["train_step1"], params.stages["train_video"]
+    assert step2.init_from == {"init_checkpoint": "train_step1"}
+    assert step1.model.kwargs == step2.model.kwargs
+    assert (step1.model.kwargs["num_clusters"], step1.model.kwargs["alpha"]) == (64, 1000.0)
+    t1, t2 = step1.train, step2.train
+    assert (t1.adam_eps, t2.adam_eps, t1.lr, t2.lr) == (1e-4, 1e-4, 0.003, 1e-4)
+    assert t1.epochs * t1.iters_per_epoch == 50_000 and t1.gamma == 0.5
+    assert t1.milestones == tuple(range(1, 50))  # halved after every 1K iterations
+    assert t1.kmeans_init.enabled and t1.freeze.params == ("vlad.*",)
+    assert t1.freeze.epochs == t1.epochs and not t2.kmeans_init.enabled
+    assert t1.ids_per_batch * t1.instances_per_id == 15
+    assert (step1.input.clip_len, step1.input.height, step1.input.width) == (16, 180, 90)
+    for t in (t1, t2):
+        assert [(x.name, x.kwargs) for x in t.losses] == [
+            ("oim", {"temperature": 0.1, "queue_size": 5000})]
+
+
 def test_paper_002_profile_chains_its_two_steps():
     """Paper 002 sec. 3.2 / 4.2: step 1 trains I3D (triplet + softmax); step 2 starts from
     that model, I3D frozen, M = 8 clips of L = 4, g_theta 1024-1024 with dropout 0.5."""

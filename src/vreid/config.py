@@ -217,6 +217,8 @@ class TrainConfig:
     lr: PosFloat = 1e-3
     weight_decay: NonNegFloat = 5e-4
     momentum: Probability = 0.9
+    # Adam's epsilon (torch's default); paper 003 sec. III-C: 1e-4 for its L2-normalised output
+    adam_eps: PosFloat = 1e-8
     warmup_epochs: NonNegInt = 2
     warmup_factor: PosFloat = 0.1
     milestones: tuple[NonNegInt, ...] = (12,)

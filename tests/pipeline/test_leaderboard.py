@@ -570,7 +570,7 @@ def test_claims_are_tested_and_report_only_trains_nothing(board):
 
 
 @pytest.mark.parametrize("profile", ["paper001_ibn_attention.yaml", "paper002_i3d_clip_similarity.yaml",
-                                     "paper004_se_cosam.yaml"])
+                                     "paper003_personvlad.yaml", "paper004_se_cosam.yaml"])
 def test_paper_profiles_reference_one_of_their_entries(profile):
     params = load_params(REPO / "configs" / profile)
     names = [e.name for e in load_entries(params, params.leaderboard.entries)]

@@ -28,11 +28,12 @@ def warmup_multistep(
 
 
 def make_optimizer(kind: str, params, lr: float, weight_decay: float,
-                   momentum: float = 0.9) -> torch.optim.Optimizer:
-    """Adam, or Nesterov SGD (the papers' choice; plain SGD at momentum 0, as a centre
+                   momentum: float = 0.9, adam_eps: float = 1e-8) -> torch.optim.Optimizer:
+    """Adam (`adam_eps`: its epsilon, torch's 1e-8 by default; paper 003 sec. III-C uses
+    1e-4), or Nesterov SGD (the papers' choice; plain SGD at momentum 0, as a centre
     loss's own update uses); `params` may be parameter groups."""
     if kind == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, eps=adam_eps)
     if kind == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay,
                                nesterov=momentum > 0)
@@ -46,7 +47,7 @@ class HasParameterGroups(Protocol):
 
 
 def make_optimizers(kind: str, model_params: Iterable, criterion: HasParameterGroups, lr: float,
-                    weight_decay: float, momentum: float = 0.9
+                    weight_decay: float, momentum: float = 0.9, adam_eps: float = 1e-8
                     ) -> tuple[torch.optim.Optimizer, dict[str, torch.optim.Optimizer]]:
     """The main optimizer and the loss terms' own optimizers ({term name: optimizer}).
 
@@ -73,4 +74,4 @@ def make_optimizers(kind: str, model_params: Iterable, criterion: HasParameterGr
         if groups and not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         groups += loss_groups
-    return make_optimizer(kind, groups, lr, weight_decay, momentum), own
+    return make_optimizer(kind, groups, lr, weight_decay, momentum, adam_eps), own

@@ -46,7 +46,8 @@ def build_optimizers(t: TrainConfig, model: torch.nn.Module, criterion: Composit
     """The model's trainable parameters first (one group), then the losses' (see
     `engine.schedule.make_optimizers`)."""
     trainable = [p for p in model.parameters() if p.requires_grad]
-    return make_optimizers(t.optimizer, trainable, criterion, t.lr, t.weight_decay, t.momentum)
+    return make_optimizers(t.optimizer, trainable, criterion, t.lr, t.weight_decay, t.momentum,
+                           t.adam_eps)
 
 
 def batch_sampler(t: TrainConfig, labels: Sequence[int], criterion: CompositeLoss

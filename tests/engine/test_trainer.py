@@ -266,12 +266,15 @@ def test_resume_refuses_a_checkpoint_without_the_loss_state(tmp_path):
         make_trainer([CheckpointHook(tmp_path)], centres={"kind": "sgd", "lr": 0.5}).fit(2)
 
 
-def test_changed_fingerprint_discards_old_checkpoints(tmp_path):
+def test_changed_fingerprint_sets_old_checkpoints_aside_and_starts_over(tmp_path):
     make_trainer([CheckpointHook(tmp_path, fingerprint="a")]).fit(1)
-    assert latest_checkpoint(tmp_path).name == "epoch_000.pt"
+    kept = load_checkpoint(latest_checkpoint(tmp_path))
     hook = CheckpointHook(tmp_path, fingerprint="b")
     result = make_trainer([hook]).fit(1)
     assert hook.resumed_from is None and result.start_epoch == 0
+    aside = tmp_path / "stale-a" / "epoch_000.pt"  # kept, not deleted (issue 15 item 3)
+    assert_same(load_checkpoint(aside), kept)
+    assert load_checkpoint(latest_checkpoint(tmp_path))["fingerprint"] == "b"
 
 
 def test_loss_parameters_outside_every_optimizer_are_refused():

@@ -72,3 +72,19 @@ def test_personvlad_trains_in_two_steps_from_kmeans_centres(in_prepared, tmp_pat
                                                                             epochs=3)),
                        p.data.video, p.runtime, tmp_path / "model", tmp_path / "ckpt")
     assert again.resumed_from_epoch == 2 and again.epochs_run == 1 and len(found) == 1
+
+
+def test_zero_epochs_write_the_initialised_model_only_where_none_is(in_prepared, tmp_path):
+    """Issue 15 item 3: `epochs: 0` (+ --no-resume) replaced a trained model, exit 0."""
+    p = load_params("params.yaml")
+    stage = from_dict(StageConfig, {
+        "model": {"name": "resnet_tap", "kwargs": {"depth": 18}},
+        "input": {"height": 32, "width": 16, "clip_len": 2},
+        "train": {"epochs": 0, "ids_per_batch": 3, "instances_per_id": 2}})
+    out = train_reid(stage, p.data.video, p.runtime, tmp_path / "m", tmp_path / "c")
+    assert out.model_path.is_file() and out.epochs_run == 0  # no model yet: written
+    before = out.model_path.read_bytes()
+    with pytest.raises(ConfigError, match=r"train.epochs: 0 would replace .*m/model.pt with "
+                                          r"an untrained model"):
+        train_reid(stage, p.data.video, p.runtime, tmp_path / "m", tmp_path / "c", resume=False)
+    assert out.model_path.read_bytes() == before

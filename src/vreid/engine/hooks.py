@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 from .checkpoint import atomic_torch_save, checkpoint_path, latest_checkpoint, load_checkpoint
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -55,7 +59,7 @@ class CheckpointHook(Hook):
     `epoch`, `metrics`, `fingerprint`.
 
     `fingerprint` identifies the run's settings: checkpoints written under another
-    fingerprint (the config changed since) are removed instead of resumed.
+    fingerprint (the config changed since) are moved aside (`set_aside`), not resumed.
 
     `keep_last`: how many of the newest epoch checkpoints stay on disk; older ones are
     deleted once a newer one is written (atomically, so the newest is always whole).
@@ -79,8 +83,7 @@ class CheckpointHook(Hook):
             return
         state = load_checkpoint(last)
         if state.get("fingerprint", "") != self.fingerprint:
-            for stale in self.directory.glob("epoch_*.pt"):
-                stale.unlink()
+            self.set_aside(str(state.get("fingerprint", "")))
             return
         # checkpoints written before losses had state lack the two loss keys
         loss_optimizers = state.get("loss_optimizers", {})
@@ -99,6 +102,18 @@ class CheckpointHook(Hook):
         trainer.scheduler.load_state_dict(state["scheduler"])
         trainer.start_epoch = int(state["epoch"]) + 1
         self.resumed_from = last
+
+    def set_aside(self, old_fingerprint: str) -> Path:
+        """Move the checkpoints of another run (another fingerprint: other settings, data or
+        upstream models) into `stale-<fingerprint>/` beside them, kept, not deleted (issue
+        15: a run with another params file deleted the main run's). Returns that folder."""
+        aside = self.directory / f"stale-{old_fingerprint[:16] or 'unknown'}"
+        aside.mkdir(exist_ok=True)
+        for old in sorted(self.directory.glob("epoch_*.pt")):
+            os.replace(old, aside / old.name)
+        log.warning("%s: checkpoints of another run (fingerprint %s) moved to %s; this run "
+                    "starts from epoch 0", self.directory, old_fingerprint[:16] or "none", aside)
+        return aside
 
     def on_epoch_end(self, trainer: "Trainer", epoch: int, metrics: Mapping[str, float]) -> None:
         atomic_torch_save(

@@ -23,6 +23,15 @@ from ..models.registry import INIT_CHECKPOINT
 from ..models.frame_memo import FRAME_MEMO
 
 
+def refuse_untrained_overwrite(model_path: str | Path, epochs: int, key: str) -> None:
+    """`epochs: 0` writes the initialised model: only where no model is yet. Replacing a
+    trained model file with an untrained one (issue 15: exit 0, the good model lost) is a
+    ConfigError naming `key` and the file, raised before anything runs."""
+    if epochs == 0 and Path(model_path).exists():
+        raise ConfigError(f"{key}: 0 would replace {model_path} with an untrained model; "
+                          "set epochs >= 1, or delete the file to write the initialised model")
+
+
 def resolve_device(name: str) -> torch.device:
     """`runtime.device`: "auto" is CUDA when present, else the CPU; asking for CUDA on a
     machine without one is a ConfigError naming the key (not torch's driver traceback)."""

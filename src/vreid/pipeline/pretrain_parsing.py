@@ -23,7 +23,8 @@ from ..engine.schedule import make_optimizer, warmup_multistep
 from ..eval.segmentation import evaluate_segmentation
 from ..losses import build_losses
 from ..models import build_model
-from .common import atomic_write_json, read_configured, resolve_device, save_model, set_threads
+from .common import (atomic_write_json, read_configured, refuse_untrained_overwrite, resolve_device,
+                     save_model, set_threads)
 from .fingerprint import fingerprint
 from .overlays import parsing_overlay
 from .timing import record_timing, stage_timing
@@ -84,6 +85,7 @@ def pretrain_parsing(
     clip) are logged (`timing/*`) and, with `timing_path`, written there.
     """
     cfg = params_section
+    refuse_untrained_overwrite(Path(out_dir) / "model.pt", cfg.epochs, "epochs")
     started = time.perf_counter()
     set_threads(runtime.threads)
     torch.manual_seed(cfg.seed)

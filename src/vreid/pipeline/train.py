@@ -27,7 +27,8 @@ from ..engine.schedule import make_optimizers, warmup_multistep
 from ..engine.scoring import model_clip_len
 from ..losses import CompositeLoss, build_losses
 from ..models import build_model
-from .common import apply_runtime, clip_corruption, read_configured, resolve_device, save_model
+from .common import (apply_runtime, clip_corruption, read_configured, refuse_untrained_overwrite,
+                     resolve_device, save_model)
 from .fingerprint import fingerprint, upstream_files
 from .timing import record_timing, stage_timing
 
@@ -104,6 +105,7 @@ def train_reid(
     """
     started = time.perf_counter()
     t, inp = stage.train, stage.input
+    refuse_untrained_overwrite(Path(out_dir) / "model.pt", t.epochs, "train.epochs")
     apply_runtime(runtime)
     torch.manual_seed(t.seed)
     logger = logger or NullLogger()

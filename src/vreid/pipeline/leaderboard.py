@@ -38,8 +38,8 @@ from ..config import (Claim, ConfigError, DatasetRef, EvalConfig, LeaderboardEnt
 from ..engine import MetricLogger, NullLogger
 from ..eval.bootstrap import Interval, bootstrap_draws, interval, paired_difference
 from ..eval.power import predicted_half_width, queries_needed, variance_components
-from ..models.frame_memo import FRAME_MEMO
 from ..models import MODELS
+from ..models.frame_memo import FRAME_MEMO
 from ..models.registry import INIT_CHECKPOINT, model_arguments
 from .common import (apply_runtime, atomic_write_bytes, atomic_write_json, atomic_write_text,
                      has_splits, load_model, read_configured, resolve_device,
@@ -314,8 +314,9 @@ def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str
     first_stage: list[dict[str, float]] = []  # two-stage scoring, per split
     train_seconds = inference_seconds = 0.0
     epochs_run, offset, resumed = 0, 0, None
-    for split in job.splits or (None,):
-        part = run_dir if split is None else run_dir / f"split{split}"
+    splits = job.splits or (None,)
+    for split in splits:
+        part = _part_dir(run_dir, split)
         start = time.perf_counter()
         out = train_reid(job.stage, _split(job.dataset, split), p.runtime, part,
                          part / "checkpoints", logger)
@@ -366,11 +367,15 @@ def run_job(job: Job, p: Params, logger: MetricLogger | None = None) -> dict[str
     atomic_write_json(job.result_path, record)
     # the result is reused by its fingerprint from now on: the epoch checkpoints (kept so an
     # interrupted run resumes) would only fill the disk, ~130 MB per split of a small set
-    for split in job.splits or (None,):
-        shutil.rmtree((run_dir if split is None else run_dir / f"split{split}") / "checkpoints",
-                      ignore_errors=True)
+    for split in splits:
+        shutil.rmtree(_part_dir(run_dir, split) / "checkpoints", ignore_errors=True)
     logger.log_metrics(record_metrics(record))
     return record
+
+
+def _part_dir(run_dir: Path, split: int | None) -> Path:
+    """Where one training of a run goes: the run's folder, or split<k>/ of a small set's."""
+    return run_dir if split is None else run_dir / f"split{split}"
 
 
 def _split(ref: DatasetRef, split: int | None) -> DatasetRef:

@@ -77,7 +77,10 @@ def resolve_stage(p: Params, name: str, models_dir: str | Path = MODELS,
     if name not in p.stages:
         raise ConfigError(f"params: no training stage {name!r} in the `stages:` table; "
                           f"known: {list(p.stages)}")
-    return resolve_config(p, name, p.stages[name], models_dir, checkpoints_dir, upstream_dir)
+    stage = p.stages[name]
+    if isinstance(stage, StageConfig):  # a leaderboard entry checks its own (naming its file)
+        check_model(stage.model, f"params.stages.{name}.model")
+    return resolve_config(p, name, stage, models_dir, checkpoints_dir, upstream_dir)
 
 
 def check_model(model: ModelConfig, where: str) -> None:
@@ -97,8 +100,6 @@ def resolve_config(p: Params, name: str, stage: TrainingStage, models_dir: str |
                    upstream_dir: str | Path = MODELS) -> ResolvedStage:
     """`resolve_stage` for a stage config that need not be in the table (a leaderboard
     entry: a table stage with overrides); its `init_from` names stages of the table."""
-    if isinstance(stage, StageConfig):
-        check_model(stage.model, f"params.stages.{name}.model")
     upstream = {kwarg: model_file(source, upstream_dir)
                 for kwarg, source in stage.init_from.items()}
     files = {kwarg: str(path) for kwarg, path in upstream.items()}

@@ -44,10 +44,11 @@ import numpy as np
 from vreid.data.index import DatasetFormatError, ParsingIndex, ParsingSample
 from vreid.data.readers import DATASETS
 from vreid.data.readers._common import numbered_lines, require_dir, require_unique
+from vreid.data.synth.render import LIP_CLASSES
 
-# LIP's classes 0..19 (vreid.data.synth.render.LIP_CLASSES, the one list of their names;
-# vreid.data.regions.NUM_LIP_CLASSES / IGNORE_LABEL; a test keeps these equal).
-NUM_CLASSES = 20
+# LIP's classes 0..19, counted from the one list of their names (as
+# vreid.data.regions.NUM_LIP_CLASSES is); IGNORE_LABEL equals regions' (a test keeps it so).
+NUM_CLASSES = len(LIP_CLASSES)
 IGNORE_LABEL = 255
 LABEL_MODES = ("L", "P")  # 8-bit single-channel PIL modes
 
